@@ -1,0 +1,651 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gwcdev/gwc/compiler/diag"
+)
+
+// Document is a loaded OpenAPI document: its entry file and every file its
+// `$ref`s reach, with those references resolved.
+type Document struct {
+	Root *Node
+	// Files holds the entry file first, then the files it references, in the
+	// order the loader reached them.
+	Files []*File
+	// OpenAPI is the document's `openapi` version string.
+	OpenAPI string
+	// NonStandardRefs lists `$ref`s found where OpenAPI allows none (whole
+	// operations, descriptions, `properties` maps: Redocly-style trees). The
+	// loader resolves them like any other so such trees load; lint warns.
+	NonStandardRefs []*Node
+}
+
+// Is31 reports whether the document is OpenAPI 3.1 or later.
+func (d *Document) Is31() bool {
+	return strings.HasPrefix(d.OpenAPI, "3.") && !strings.HasPrefix(d.OpenAPI, "3.0")
+}
+
+// FileByPath returns the loaded file with path p.
+func (d *Document) FileByPath(p string) *File {
+	for _, f := range d.Files {
+		if f.Path == p {
+			return f
+		}
+	}
+	return nil
+}
+
+// Loader loads documents. Its zero value reads from the operating system.
+type Loader struct {
+	// ReadFile reads a file; nil means os.ReadFile.
+	ReadFile func(path string) ([]byte, error)
+}
+
+// Load reads the OpenAPI document at path and every file it references. The
+// error is for the entry file itself not being readable (an I/O problem);
+// everything wrong with the content is in the diagnostics.
+func Load(path string) (*Document, diag.Diagnostics, error) {
+	return (&Loader{}).Load(path)
+}
+
+// Load is like the package-level Load.
+func (l *Loader) Load(entry string) (*Document, diag.Diagnostics, error) {
+	read := l.ReadFile
+	if read == nil {
+		read = os.ReadFile
+	}
+	data, err := read(entry)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.load(entry, data, read)
+}
+
+// LoadData loads a document whose entry file has the given content; files
+// it references are read with l.ReadFile (none when that is nil).
+func (l *Loader) LoadData(entry string, data []byte) (*Document, diag.Diagnostics) {
+	read := l.ReadFile
+	if read == nil {
+		read = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
+	}
+	doc, ds, _ := l.load(entry, data, read)
+	return doc, ds
+}
+
+func (l *Loader) load(entry string, data []byte, read func(string) ([]byte, error)) (*Document, diag.Diagnostics, error) {
+	r := &resolver{
+		read:    read,
+		baseDir: filepath.Dir(entry),
+		files:   map[string]*fileEntry{},
+		walked:  map[walkKey]bool{},
+	}
+	root := r.addParsed(entry, data)
+	doc := &Document{}
+	r.doc = doc
+	ds := root.diags
+	if root.file.Root == nil {
+		doc.Files = []*File{root.file}
+		return doc, ds, nil
+	}
+	doc.Root = root.file.Root
+	doc.Files = []*File{root.file}
+	ds = append(ds, checkVersion(doc)...)
+	if ds.HasErrors() {
+		return doc, ds, nil
+	}
+	r.prefetch(root.file)
+	r.walkDocument(doc.Root)
+	r.stop.Store(true)
+	r.wg.Wait()
+	ds = append(ds, r.diags...)
+	return doc, ds, nil
+}
+
+var versionRE = regexp.MustCompile(`^3\.[01]\.\d+(-.+)?$`)
+
+func checkVersion(doc *Document) diag.Diagnostics {
+	var ds diag.Diagnostics
+	root := doc.Root
+	if root.Kind != Object {
+		ds.Errorf(root.Pos(), CodeSyntax, "an OpenAPI document must be an object, not %s", root.Kind)
+		return ds
+	}
+	if sw := root.Get("swagger"); sw != nil {
+		ds.Errorf(sw.Pos(), CodeVersion, "Swagger %s is not supported: convert the spec to OpenAPI 3.0 or 3.1", sw.Value)
+		return ds
+	}
+	v := root.Get("openapi")
+	if v == nil {
+		ds.Errorf(root.Pos(), CodeVersion, "not an OpenAPI document: there is no `openapi` version field")
+		return ds
+	}
+	if v.Kind != String {
+		ds.Errorf(v.Pos(), CodeVersion, "`openapi` must be a version string such as \"3.1.0\", not %s", v.Describe())
+		return ds
+	}
+	if !versionRE.MatchString(v.Value) {
+		ds.Errorf(v.Pos(), CodeVersion, "OpenAPI version %q is not supported: gwc reads 3.0.x and 3.1.x", v.Value)
+		return ds
+	}
+	doc.OpenAPI = v.Value
+	return ds
+}
+
+// CodeVersion is the code of diagnostics about the `openapi` field.
+const CodeVersion = "gwc-openapi-version"
+
+type fileEntry struct {
+	file  *File
+	diags diag.Diagnostics
+	err   error // reading failed
+	ready chan struct{}
+	// reported is set once the file's diagnostics were added, so that a
+	// file reached by many references is reported once.
+	reported bool
+}
+
+type walkKey struct {
+	n    *Node
+	kind walkKind
+}
+
+type resolver struct {
+	read    func(string) ([]byte, error)
+	baseDir string
+	doc     *Document
+
+	mu    sync.Mutex
+	files map[string]*fileEntry
+	sem   chan struct{}
+	wg    sync.WaitGroup
+	stop  atomic.Bool // the walk is over: prefetching files is pointless
+
+	walked map[walkKey]bool
+	diags  diag.Diagnostics
+}
+
+func (r *resolver) addParsed(p string, data []byte) *fileEntry {
+	f, ds := Parse(p, data)
+	f.Name = r.name(p)
+	e := &fileEntry{file: f, diags: ds, ready: make(chan struct{}), reported: true}
+	close(e.ready)
+	r.files[filepath.Clean(p)] = e
+	return e
+}
+
+func (r *resolver) name(p string) string {
+	rel, err := filepath.Rel(r.baseDir, p)
+	if err != nil {
+		rel = p
+	}
+	return filepath.ToSlash(rel)
+}
+
+// prefetch starts parsing, in the background, every file that f's `$ref`s
+// name, and so on transitively, so that a tree of thousands of files is parsed
+// on every core. Which of them the document really reaches (and which errors
+// count) is decided by the walk, which waits for the file it needs.
+func (r *resolver) prefetch(f *File) {
+	if r.sem == nil {
+		r.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
+	}
+	var refs []string
+	collectRefs(f.Root, &refs)
+	dir := filepath.Dir(f.Path)
+	for _, ref := range refs {
+		p, _, err := splitRef(dir, ref)
+		if err != nil || p == "" {
+			continue
+		}
+		r.fetch(p)
+	}
+}
+
+func collectRefs(n *Node, out *[]string) {
+	switch n.Kind {
+	case Object:
+		for _, p := range n.Pairs {
+			if p.Key.Value == "$ref" && p.Value.Kind == String && !strings.HasPrefix(p.Value.Value, "#") {
+				*out = append(*out, p.Value.Value)
+				continue
+			}
+			collectRefs(p.Value, out)
+		}
+	case Array:
+		for _, e := range n.Elems {
+			collectRefs(e, out)
+		}
+	}
+}
+
+// fetch returns the entry of file p, starting to read and parse it if no one
+// has yet.
+func (r *resolver) fetch(p string) *fileEntry {
+	key := filepath.Clean(p)
+	r.mu.Lock()
+	e := r.files[key]
+	if e != nil {
+		r.mu.Unlock()
+		return e
+	}
+	e = &fileEntry{ready: make(chan struct{})}
+	r.files[key] = e
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.sem <- struct{}{}
+		f, ds, err := r.parse(p)
+		<-r.sem
+		e.file, e.diags, e.err = f, ds, err
+		close(e.ready)
+		if f != nil && f.Root != nil && !r.stop.Load() {
+			r.prefetch(f)
+		}
+	}()
+	return e
+}
+
+func (r *resolver) parse(p string) (*File, diag.Diagnostics, error) {
+	data, err := r.read(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ds := Parse(p, data)
+	f.Name = r.name(p)
+	return f, ds, nil
+}
+
+// splitRef splits a `$ref` value into the file it names (resolved against
+// dir; "" for a reference within the same file) and its JSON pointer.
+func splitRef(dir, ref string) (file, ptr string, err error) {
+	loc, frag, _ := strings.Cut(ref, "#")
+	if frag != "" {
+		if frag, err = url.PathUnescape(frag); err != nil {
+			return "", "", fmt.Errorf("bad escape in fragment: %v", err)
+		}
+	}
+	if loc == "" {
+		return "", frag, nil
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return "", "", fmt.Errorf("not a valid URI reference: %v", err)
+	}
+	switch u.Scheme {
+	case "":
+	case "file":
+		return filepath.FromSlash(u.Path), frag, nil
+	default:
+		return "", "", fmt.Errorf("remote references are not supported (gwc builds from local files only); download %s and refer to the copy", loc)
+	}
+	p := filepath.FromSlash(u.Path)
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	return p, frag, nil
+}
+
+// walkKind is the kind of OpenAPI object a walk step is in: it decides which
+// members may hold references and which are literal data (examples, defaults,
+// enums), whose "$ref" keys are data and not references.
+type walkKind uint8
+
+const (
+	kindGeneric walkKind = iota
+	kindExtension
+	kindPathItem
+	kindOperation
+	kindParameter
+	kindRequestBody
+	kindMediaType
+	kindResponse
+	kindHeader
+	kindExample
+	kindSchema
+	kindCallback
+	kindRefAllowed // security schemes, links: objects that may be references
+)
+
+var httpMethods = map[string]bool{
+	"get": true, "put": true, "post": true, "delete": true,
+	"options": true, "head": true, "patch": true, "trace": true,
+}
+
+// deref resolves n if it is a reference, reports it, and returns what it
+// points at (n itself when it is not a reference, nil when it cannot be
+// resolved). allowed says whether OpenAPI allows a reference here.
+func (r *resolver) deref(n *Node, allowed bool, ext bool) *Node {
+	seen := 0
+	for n != nil {
+		ref, ok := n.RefString()
+		if !ok {
+			return n
+		}
+		if n.Ref == nil {
+			target := r.resolveRef(n, ref, ext)
+			if target == nil {
+				return nil
+			}
+			n.Ref = target
+			if !allowed && !ext {
+				r.doc.NonStandardRefs = append(r.doc.NonStandardRefs, n)
+			}
+		}
+		if seen++; seen > 64 {
+			r.diags.Errorf(n.Get("$ref").Pos(), CodeRef, "$ref chain is cyclic or longer than 64 steps")
+			n.Ref = nil
+			return nil
+		}
+		n = n.Ref
+	}
+	return nil
+}
+
+// resolveRef finds the target of reference node n.
+func (r *resolver) resolveRef(n *Node, ref string, ext bool) *Node {
+	at := n.Get("$ref").Pos()
+	report := r.diags.Errorf
+	if ext {
+		report = r.diags.Warnf
+	}
+	dir := filepath.Dir(n.File.Path)
+	p, ptr, err := splitRef(dir, ref)
+	if err != nil {
+		report(at, CodeRef, "$ref %q: %v", ref, err)
+		return nil
+	}
+	if ptr != "" && ptr[0] != '/' {
+		report(at, CodeRef, "$ref %q: the fragment must be a JSON pointer starting with \"/\" (anchors are not supported)", ref)
+		return nil
+	}
+	f := n.File
+	if p != "" {
+		e := r.fetch(p)
+		<-e.ready
+		if e.err != nil {
+			if errors.Is(e.err, fs.ErrNotExist) {
+				report(at, CodeRef, "$ref %q: file %s does not exist", ref, p)
+			} else {
+				report(at, CodeIO, "$ref %q: %v", ref, e.err)
+			}
+			return nil
+		}
+		if !e.reported {
+			e.reported = true
+			r.diags = append(r.diags, e.diags...)
+			r.doc.Files = append(r.doc.Files, e.file)
+		}
+		if e.file.Root == nil {
+			return nil // the syntax error is reported
+		}
+		f = e.file
+	}
+	target := r.pointer(f.Root, ptr, at, ref, report)
+	if target == nil {
+		return nil
+	}
+	if target == n {
+		report(at, CodeRef, "$ref %q refers to itself", ref)
+		return nil
+	}
+	return target
+}
+
+// pointer walks ptr from root, resolving references met on the way.
+func (r *resolver) pointer(root *Node, ptr string, at diag.Pos, ref string, report func(diag.Pos, string, string, ...any) *diag.Diagnostic) *Node {
+	n := root
+	if ptr == "" {
+		return n
+	}
+	done := ""
+	for _, tok := range strings.Split(ptr[1:], "/") {
+		if n.IsRef() {
+			n = r.deref(n, true, false)
+			if n == nil {
+				return nil
+			}
+		}
+		key := UnescapePointerToken(tok)
+		var next *Node
+		switch n.Kind {
+		case Object:
+			next = n.Get(key)
+		case Array:
+			next = n.At("/" + tok)
+		}
+		if next == nil {
+			where := "the document"
+			if done != "" {
+				where = fmt.Sprintf("%q", done)
+			}
+			msg := fmt.Sprintf("$ref %q: %s has no member %q", ref, where, key)
+			if n.Kind == Object {
+				if s := Suggest(key, n.keys()); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+			}
+			report(at, CodeRef, "%s", msg)
+			return nil
+		}
+		done += "/" + tok
+		n = next
+	}
+	return n
+}
+
+func (n *Node) keys() []string {
+	ks := make([]string, len(n.Pairs))
+	for i, p := range n.Pairs {
+		ks[i] = p.Key.Value
+	}
+	return ks
+}
+
+// walk visits n as an object of the given kind, once.
+func (r *resolver) walk(n *Node, kind walkKind, refAllowed bool) {
+	ext := kind == kindExtension
+	n = r.deref(n, refAllowed, ext)
+	if n == nil || r.walked[walkKey{n, kind}] {
+		return
+	}
+	r.walked[walkKey{n, kind}] = true
+	switch kind {
+	case kindSchema:
+		r.walkSchema(n)
+		return
+	case kindExample:
+		// An Example's `value` is literal data.
+		r.members(n, func(k string, v *Node) {
+			if k != "value" {
+				r.walk(v, r.generic(k), false)
+			}
+		})
+		return
+	}
+	r.members(n, func(k string, v *Node) {
+		switch {
+		case kind == kindExtension:
+			r.walk(v, kindExtension, false)
+		case strings.HasPrefix(k, "x-"):
+			r.walk(v, kindExtension, false)
+		case k == "example":
+			// literal data
+		case k == "examples":
+			r.eachValue(v, kindExample, true)
+		case k == "schema":
+			r.walk(v, kindSchema, true)
+		case k == "content":
+			r.eachValue(v, kindMediaType, false)
+		case k == "headers" && (kind == kindResponse || kind == kindGeneric):
+			r.eachValue(v, kindHeader, true)
+		case k == "encoding" && kind == kindMediaType:
+			r.eachValue(v, kindGeneric, false)
+		case k == "parameters" && (kind == kindPathItem || kind == kindOperation):
+			r.eachElem(v, kindParameter, true)
+		case kind == kindPathItem && httpMethods[k]:
+			r.walk(v, kindOperation, false)
+		case k == "requestBody" && kind == kindOperation:
+			r.walk(v, kindRequestBody, true)
+		case k == "responses" && kind == kindOperation:
+			r.eachValue(v, kindResponse, true)
+		case k == "callbacks" && kind == kindOperation:
+			r.eachValue(v, kindCallback, true)
+		case k == "links" && kind == kindResponse:
+			r.eachValue(v, kindRefAllowed, true)
+		case kind == kindCallback:
+			r.walk(v, kindPathItem, true)
+		default:
+			r.walk(v, kindGeneric, false)
+		}
+	})
+}
+
+func (r *resolver) generic(key string) walkKind {
+	if strings.HasPrefix(key, "x-") {
+		return kindExtension
+	}
+	return kindGeneric
+}
+
+func (r *resolver) members(n *Node, f func(k string, v *Node)) {
+	switch n.Kind {
+	case Object:
+		for _, p := range n.Pairs {
+			if p.Key.Value == "$ref" && p.Value.Kind == String {
+				continue // a reference's own member (3.1 allows siblings)
+			}
+			f(p.Key.Value, p.Value)
+		}
+	case Array:
+		for _, e := range n.Elems {
+			f("", e)
+		}
+	}
+}
+
+// eachValue walks the values of a map (such as `responses` or `content`),
+// resolving the map itself if it is a reference (never standard).
+func (r *resolver) eachValue(m *Node, kind walkKind, refAllowed bool) {
+	m = r.deref(m, false, false)
+	if m == nil || m.Kind != Object {
+		return
+	}
+	for _, p := range m.Pairs {
+		if strings.HasPrefix(p.Key.Value, "x-") {
+			r.walk(p.Value, kindExtension, false)
+			continue
+		}
+		r.walk(p.Value, kind, refAllowed)
+	}
+}
+
+func (r *resolver) eachElem(a *Node, kind walkKind, refAllowed bool) {
+	a = r.deref(a, false, false)
+	if a == nil || a.Kind != Array {
+		return
+	}
+	for _, e := range a.Elems {
+		r.walk(e, kind, refAllowed)
+	}
+}
+
+// Schema keywords whose value is a schema, a map of schemas, or a list of
+// schemas; the rest is either literal data or holds no schema.
+var (
+	schemaKeywords = map[string]bool{
+		"items": true, "additionalProperties": true, "not": true, "contains": true,
+		"propertyNames": true, "if": true, "then": true, "else": true,
+		"unevaluatedItems": true, "unevaluatedProperties": true, "additionalItems": true,
+		"contentSchema": true,
+	}
+	schemaMapKeywords = map[string]bool{
+		"properties": true, "patternProperties": true, "$defs": true, "definitions": true,
+		"dependentSchemas": true,
+	}
+	schemaListKeywords = map[string]bool{"allOf": true, "anyOf": true, "oneOf": true, "prefixItems": true}
+	literalKeywords    = map[string]bool{"example": true, "examples": true, "default": true, "enum": true, "const": true}
+)
+
+func (r *resolver) walkSchema(n *Node) {
+	if n.Kind != Object {
+		return // true/false schemas, or a type error lint reports
+	}
+	for _, p := range n.Pairs {
+		k, v := p.Key.Value, p.Value
+		switch {
+		case k == "$ref" && v.Kind == String:
+		case literalKeywords[k]:
+		case strings.HasPrefix(k, "x-"):
+			r.walk(v, kindExtension, false)
+		case schemaKeywords[k]:
+			if v.Kind == Array { // items as a list, in older drafts
+				r.eachElem(v, kindSchema, true)
+			} else {
+				r.walk(v, kindSchema, true)
+			}
+		case schemaMapKeywords[k]:
+			r.eachValue(v, kindSchema, true)
+		case schemaListKeywords[k]:
+			r.eachElem(v, kindSchema, true)
+		case k == "externalDocs", k == "discriminator", k == "xml":
+			r.walk(v, kindGeneric, false)
+		}
+	}
+}
+
+// walkDocument walks the root object: paths, webhooks, components, and the
+// rest generically.
+func (r *resolver) walkDocument(root *Node) {
+	for _, p := range root.Pairs {
+		k, v := p.Key.Value, p.Value
+		switch {
+		case k == "paths" || k == "webhooks":
+			r.eachValue(v, kindPathItem, true)
+		case k == "components":
+			r.walkComponents(v)
+		case strings.HasPrefix(k, "x-"):
+			r.walk(v, kindExtension, false)
+		default:
+			r.walk(v, kindGeneric, false)
+		}
+	}
+}
+
+var componentKinds = map[string]walkKind{
+	"schemas":         kindSchema,
+	"responses":       kindResponse,
+	"parameters":      kindParameter,
+	"examples":        kindExample,
+	"requestBodies":   kindRequestBody,
+	"headers":         kindHeader,
+	"securitySchemes": kindRefAllowed,
+	"links":           kindRefAllowed,
+	"callbacks":       kindCallback,
+	"pathItems":       kindPathItem,
+}
+
+func (r *resolver) walkComponents(c *Node) {
+	c = r.deref(c, false, false)
+	if c == nil || c.Kind != Object {
+		return
+	}
+	for _, p := range c.Pairs {
+		if kind, ok := componentKinds[p.Key.Value]; ok {
+			r.eachValue(p.Value, kind, true)
+		} else {
+			r.walk(p.Value, r.generic(p.Key.Value), false)
+		}
+	}
+}

@@ -1,0 +1,367 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/gwcdev/gwc/compiler/diag"
+)
+
+// Parse parses one YAML or JSON file (JSON is parsed as the YAML it is) into
+// a Node tree. Syntax errors and values JSON cannot represent are returned as
+// diagnostics positioned in the file; the tree is nil when the file could not
+// be parsed at all.
+func Parse(path string, data []byte) (*File, diag.Diagnostics) {
+	f := &File{Path: path, Data: data}
+	var ds diag.Diagnostics
+	if !utf8.Valid(data) {
+		line, col := offsetPos(data, invalidUTF8Offset(data))
+		ds.Errorf(diag.Pos{File: path, Line: line, Col: col}, CodeSyntax, "file is not valid UTF-8")
+		return f, ds
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		ds = append(ds, syntaxDiagnostic(path, data, err))
+		return f, ds
+	}
+	p := &converter{file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		f.Root = p.convert(doc.Content[0])
+	} else {
+		f.Root = &Node{Kind: Null, File: f, Line: 1, Col: 1}
+	}
+	return f, append(ds, p.diags...)
+}
+
+// Diagnostic codes of the spec package.
+const (
+	CodeSyntax = "gwc-syntax"       // the file is not valid YAML or JSON
+	CodeRef    = "gwc-ref"          // a $ref cannot be resolved
+	CodeRefLoc = "gwc-ref-location" // a $ref where OpenAPI allows none
+	CodeIO     = "gwc-io"           // a referenced file cannot be read
+)
+
+type converter struct {
+	file  *File
+	done  map[*yaml.Node]*Node // anchors already converted, so aliases share them
+	busy  map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
+	diags diag.Diagnostics
+}
+
+func (p *converter) pos(y *yaml.Node) diag.Pos {
+	return diag.Pos{File: p.file.Path, Line: y.Line, Col: y.Column}
+}
+
+func (p *converter) convert(y *yaml.Node) *Node {
+	if y.Kind == yaml.AliasNode {
+		target := y.Alias
+		if target == nil {
+			p.diags.Errorf(p.pos(y), CodeSyntax, "unknown alias %q", y.Value)
+			return &Node{Kind: Null, File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
+		}
+		if p.busy[target] {
+			p.diags.Errorf(p.pos(y), CodeSyntax, "alias *%s refers to the node that contains it", target.Anchor)
+			return &Node{Kind: Null, File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
+		}
+		if n := p.done[target]; n != nil {
+			return n
+		}
+		return p.convert(target)
+	}
+	n := &Node{File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
+	if y.Anchor != "" {
+		p.busy[y] = true
+		defer func() { delete(p.busy, y); p.done[y] = n }()
+	}
+	switch y.Kind {
+	case yaml.ScalarNode:
+		p.scalar(n, y)
+	case yaml.SequenceNode:
+		n.Kind = Array
+		n.Elems = make([]*Node, 0, len(y.Content))
+		for _, c := range y.Content {
+			n.Elems = append(n.Elems, p.convert(c))
+		}
+	case yaml.MappingNode:
+		n.Kind = Object
+		p.mapping(n, y)
+	default:
+		n.Kind = Null
+	}
+	return n
+}
+
+func (p *converter) mapping(n *Node, y *yaml.Node) {
+	n.Pairs = make([]Pair, 0, len(y.Content)/2)
+	var merges []*yaml.Node
+	seen := make(map[string]*Node, len(y.Content)/2)
+	for i := 0; i+1 < len(y.Content); i += 2 {
+		k, v := y.Content[i], y.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias
+		}
+		if k.Kind != yaml.ScalarNode {
+			p.diags.Errorf(p.pos(k), CodeSyntax, "object keys must be strings, not a YAML %s", yamlKindName(k.Kind))
+			continue
+		}
+		key := &Node{Kind: String, Value: k.Value, File: p.file, Line: int32(k.Line), Col: int32(k.Column)}
+		if first := seen[k.Value]; first != nil {
+			p.diags.Errorf(p.pos(k), CodeSyntax, "duplicate key %q (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = key
+		n.Pairs = append(n.Pairs, Pair{Key: key, Value: p.convert(v)})
+	}
+	// YAML merge keys (<<: *base) add the members the mapping does not set itself.
+	for _, m := range merges {
+		var sources []*yaml.Node
+		if m.Kind == yaml.SequenceNode {
+			sources = m.Content
+		} else {
+			sources = []*yaml.Node{m}
+		}
+		for _, s := range sources {
+			merged := p.convert(s)
+			if merged.Kind != Object {
+				p.diags.Errorf(p.pos(s), CodeSyntax, "merge key << needs a mapping, not %s", merged.Kind)
+				continue
+			}
+			for _, pr := range merged.Pairs {
+				if seen[pr.Key.Value] == nil {
+					seen[pr.Key.Value] = pr.Key
+					n.Pairs = append(n.Pairs, pr)
+				}
+			}
+		}
+	}
+}
+
+func (p *converter) scalar(n *Node, y *yaml.Node) {
+	switch y.ShortTag() {
+	case "!!null":
+		n.Kind = Null
+	case "!!bool":
+		n.Kind = Bool
+		if b, err := strconv.ParseBool(strings.ToLower(y.Value)); err == nil && b {
+			n.Value = "true"
+		} else {
+			n.Value = "false"
+		}
+	case "!!int":
+		n.Kind = Number
+		n.Value = canonicalInt(y.Value)
+		if n.Value == "" {
+			n.Kind = String
+			n.Value = y.Value
+		}
+	case "!!float":
+		n.Kind = Number
+		v, ok := canonicalFloat(y.Value)
+		if !ok {
+			p.diags.Errorf(p.pos(y), CodeSyntax, "%s is not a number JSON can represent", y.Value)
+			n.Kind = String
+			v = y.Value
+		}
+		n.Value = v
+	default: // !!str, !!timestamp, !!binary and custom tags keep their text
+		n.Kind = String
+		n.Value = y.Value
+	}
+}
+
+// canonicalInt turns a YAML integer (0x1F, 0o17, 1_000, +5) into JSON
+// syntax; "" when it is not an integer after all.
+func canonicalInt(s string) string {
+	if isJSONNumber(s) {
+		return s
+	}
+	t := strings.ReplaceAll(s, "_", "")
+	neg := false
+	switch {
+	case strings.HasPrefix(t, "+"):
+		t = t[1:]
+	case strings.HasPrefix(t, "-"):
+		neg, t = true, t[1:]
+	}
+	base := 10
+	switch {
+	case strings.HasPrefix(t, "0x"), strings.HasPrefix(t, "0X"):
+		base, t = 16, t[2:]
+	case strings.HasPrefix(t, "0o"), strings.HasPrefix(t, "0O"):
+		base, t = 8, t[2:]
+	case strings.HasPrefix(t, "0b"), strings.HasPrefix(t, "0B"):
+		base, t = 2, t[2:]
+	case len(t) > 1 && t[0] == '0':
+		base, t = 8, t[1:] // YAML 1.1 octal
+	}
+	var b big.Int
+	if _, ok := b.SetString(t, base); !ok {
+		return ""
+	}
+	if neg {
+		b.Neg(&b)
+	}
+	return b.String()
+}
+
+func canonicalFloat(s string) (string, bool) {
+	if isJSONNumber(s) {
+		return s, true
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return "", false
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64), true
+}
+
+// isJSONNumber reports whether s is a number in JSON's syntax.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i == len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
+}
+
+func yamlKindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "sequence"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "node"
+}
+
+// syntaxDiagnostic positions a YAML parser error. Where the parser names the
+// construct it was in (an unclosed bracket or quote), the diagnostic points at
+// where that construct opened, because that is where the mistake is; the
+// place the parser gave up is added as related information.
+func syntaxDiagnostic(path string, data []byte, err error) diag.Diagnostic {
+	d := diag.Diagnostic{Severity: diag.Error, Code: CodeSyntax, Pos: diag.Pos{File: path, Line: 1, Col: 1}}
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		var les *yaml.LoadErrors
+		if errors.As(err, &les) && len(les.Errors) > 0 {
+			le = les.Errors[0]
+		}
+	}
+	if le == nil {
+		d.Message = strings.TrimPrefix(err.Error(), "yaml: ")
+		return d
+	}
+	msg := le.Message
+	where := le.Mark
+	if le.ContextMark.Line > 0 && le.ContextMsg != "" && isUnclosed(le) {
+		opener := describeOpener(data, le.ContextMark.Line, le.ContextMark.Column)
+		msg = fmt.Sprintf("%s %s: %s", le.ContextMsg, opener, msg)
+		d.Related = append(d.Related, diag.Related{
+			Pos:     diag.Pos{File: path, Line: le.Mark.Line, Col: le.Mark.Column},
+			Message: "the parser gave up here",
+		})
+		where = le.ContextMark
+	} else if le.ContextMsg != "" {
+		msg = le.ContextMsg + ": " + msg
+	}
+	if where.Line > 0 {
+		d.Pos.Line, d.Pos.Col = where.Line, max(where.Column, 1)
+	}
+	d.Message = "YAML syntax error: " + msg
+	return d
+}
+
+// isUnclosed reports whether a parser error is about a construct that was
+// opened and not closed, so that its opening is the better position.
+func isUnclosed(le *yaml.LoadError) bool {
+	c := le.ContextMsg
+	return strings.Contains(c, "flow mapping") || strings.Contains(c, "flow sequence") ||
+		strings.Contains(c, "quoted scalar")
+}
+
+func describeOpener(data []byte, line, col int) string {
+	start := 0
+	for l := 1; l < line && start < len(data); l++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return "opened here"
+		}
+		start += i + 1
+	}
+	rest := data[start:]
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	r := []rune(string(rest))
+	if col >= 1 && col <= len(r) {
+		switch r[col-1] {
+		case '{', '[', '"', '\'':
+			return fmt.Sprintf("(%q opened here, not closed)", r[col-1])
+		}
+	}
+	return "(opened here)"
+}
+
+func invalidUTF8Offset(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}
+
+// offsetPos converts a byte offset into a 1-based line and column.
+func offsetPos(data []byte, off int) (line, col int) {
+	off = min(off, len(data))
+	line = 1 + bytes.Count(data[:off], []byte{'\n'})
+	lineStart := bytes.LastIndexByte(data[:off], '\n') + 1
+	return line, 1 + utf8.RuneCount(data[lineStart:off])
+}
