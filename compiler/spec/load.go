@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,10 +86,12 @@ func (l *Loader) LoadData(entry string, data []byte) (*Document, diag.Diagnostic
 
 func (l *Loader) load(entry string, data []byte, read func(string) ([]byte, error)) (*Document, diag.Diagnostics, error) {
 	r := &resolver{
-		read:    read,
-		baseDir: filepath.Dir(entry),
-		files:   map[string]*fileEntry{},
-		walked:  map[walkKey]bool{},
+		read:      read,
+		baseDir:   filepath.Dir(entry),
+		files:     map[string]*fileEntry{},
+		walked:    map[walkKey]bool{},
+		broken:    map[*Node]bool{},
+		resolving: map[*Node]bool{},
 	}
 	root := r.addParsed(entry, data)
 	doc := &Document{}
@@ -171,8 +174,10 @@ type resolver struct {
 	wg    sync.WaitGroup
 	stop  atomic.Bool // the walk is over: prefetching files is pointless
 
-	walked map[walkKey]bool
-	diags  diag.Diagnostics
+	walked    map[walkKey]bool
+	broken    map[*Node]bool // references in a cycle
+	resolving map[*Node]bool // references whose target is being looked up
+	diags     diag.Diagnostics
 }
 
 func (r *resolver) addParsed(p string, data []byte) *fileEntry {
@@ -201,7 +206,7 @@ func (r *resolver) prefetch(f *File) {
 		r.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
 	}
 	var refs []string
-	collectRefs(f.Root, &refs)
+	collectRefs(f.Root, &refs, map[*Node]bool{})
 	dir := filepath.Dir(f.Path)
 	for _, ref := range refs {
 		p, _, err := splitRef(dir, ref)
@@ -212,7 +217,14 @@ func (r *resolver) prefetch(f *File) {
 	}
 }
 
-func collectRefs(n *Node, out *[]string) {
+// collectRefs gathers the external `$ref`s below n. YAML aliases make the
+// tree a graph whose paths can be exponentially many, so nodes are visited
+// once.
+func collectRefs(n *Node, out *[]string, seen map[*Node]bool) {
+	if seen[n] {
+		return
+	}
+	seen[n] = true
 	switch n.Kind {
 	case Object:
 		for _, p := range n.Pairs {
@@ -220,11 +232,11 @@ func collectRefs(n *Node, out *[]string) {
 				*out = append(*out, p.Value.Value)
 				continue
 			}
-			collectRefs(p.Value, out)
+			collectRefs(p.Value, out, seen)
 		}
 	case Array:
 		for _, e := range n.Elems {
-			collectRefs(e, out)
+			collectRefs(e, out, seen)
 		}
 	}
 }
@@ -327,14 +339,30 @@ var httpMethods = map[string]bool{
 // points at (n itself when it is not a reference, nil when it cannot be
 // resolved). allowed says whether OpenAPI allows a reference here.
 func (r *resolver) deref(n *Node, allowed bool, ext bool) *Node {
-	seen := 0
+	var chain []*Node
 	for n != nil {
 		ref, ok := n.RefString()
 		if !ok {
 			return n
 		}
+		if r.broken[n] {
+			return nil
+		}
+		if i := slices.Index(chain, n); i >= 0 {
+			r.cycle(chain[i:])
+			return nil
+		}
+		chain = append(chain, n)
 		if n.Ref == nil {
+			if r.resolving[n] {
+				// Its pointer goes through itself: {$ref: "#/a/b"} at /a.
+				r.broken[n] = true
+				r.diags.Errorf(n.Get("$ref").Pos(), CodeRef, "$ref %q points through itself", ref)
+				return nil
+			}
+			r.resolving[n] = true
 			target := r.resolveRef(n, ref, ext)
+			delete(r.resolving, n)
 			if target == nil {
 				return nil
 			}
@@ -343,14 +371,38 @@ func (r *resolver) deref(n *Node, allowed bool, ext bool) *Node {
 				r.doc.NonStandardRefs = append(r.doc.NonStandardRefs, n)
 			}
 		}
-		if seen++; seen > 64 {
-			r.diags.Errorf(n.Get("$ref").Pos(), CodeRef, "$ref chain is cyclic or longer than 64 steps")
-			n.Ref = nil
-			return nil
-		}
 		n = n.Ref
 	}
 	return nil
+}
+
+// cycle reports references that only lead to each other, once, at the
+// first of them in the source, and marks them unresolvable.
+func (r *resolver) cycle(members []*Node) {
+	first := members[0]
+	var names []string
+	for _, m := range members {
+		r.broken[m] = true
+		m.Ref = nil
+		if before(m, first) {
+			first = m
+		}
+	}
+	start := slices.Index(members, first)
+	for i := range members {
+		ref, _ := members[(start+i)%len(members)].RefString()
+		names = append(names, ref)
+	}
+	ref, _ := first.RefString()
+	names = append(names, ref)
+	r.diags.Errorf(first.Get("$ref").Pos(), CodeRef, "$ref cycle: %s (references that only point at each other have no value)", strings.Join(names, " → "))
+}
+
+func before(a, b *Node) bool {
+	if a.File != b.File {
+		return a.File.Path < b.File.Path
+	}
+	return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
 }
 
 // resolveRef finds the target of reference node n.

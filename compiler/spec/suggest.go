@@ -17,8 +17,12 @@ func Suggest(s string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	// A third of the word may be wrong, at least one letter and at most four.
-	limit := min(max(len(s)/3, 1), 4)
+	// A third of the word may be wrong: one letter of a short word, two of
+	// one of four or more letters, at most four.
+	limit := min(max(len(s)/3, 2), 4)
+	if len(s) <= 3 {
+		limit = 1
+	}
 	if bestDist < 0 || bestDist > limit {
 		return ""
 	}
