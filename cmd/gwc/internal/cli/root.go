@@ -1,0 +1,206 @@
+// Package cli is the gwc command line: the root command, one file per verb,
+// and the mapping from what a command returns to the process's exit code.
+//
+// A verb follows the shape of version.go: an XOptions struct holding its
+// flags and dependencies, NewCmdX(ios, runF) building the cobra command, and
+// an unexported xRun(opts) that calls one library function and prints its
+// result. Tests pass a runF to check flag parsing without running anything,
+// and call xRun with iostreams.Test() to check the output.
+//
+// # Exit codes
+//
+// Exit codes are a contract with scripts and CI, kept here and nowhere else:
+//
+//	0  ExitOK        the command did its job and the input has no errors
+//	1  ExitFindings  the input has errors; the diagnostics were printed
+//	2  ExitUsage     the command line is wrong (unknown command or flag,
+//	                 wrong number of arguments), or gwc could not read or write
+//	                 a file (ExitIO, the same number)
+//
+// A command's RunE returns one of:
+//
+//   - nil, for exit 0;
+//   - ErrFindings, after printing diagnostics (see ReportDiagnostics), for
+//     exit 1 with nothing more printed;
+//   - UsageErrorf(...), for a command line cobra cannot check itself (a bad
+//     flag value, flags that exclude each other): exit 2, the message and a
+//     "Run 'gwc CMD --help' for usage." hint;
+//   - IOError(err) or any other error: exit 2 with the message. Errors that
+//     are not an *ExitError are treated as IOError, since what remains after
+//     findings and usage is gwc failing to read or write something.
+//
+// Errors found by cobra itself before a command runs (unknown command or
+// flag, argument count) are usage errors.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gwcdev/gwc/cmd/gwc/internal/iostreams"
+	"github.com/gwcdev/gwc/internal/version"
+)
+
+// The process exit codes; see the package documentation.
+const (
+	ExitOK       = 0
+	ExitFindings = 1
+	ExitUsage    = 2
+	ExitIO       = 2
+)
+
+// ErrFindings is returned by a command that has printed diagnostics with at
+// least one error among them. It exits 1 and prints nothing more.
+var ErrFindings = errors.New("the input has errors")
+
+// ExitError is an error that carries the exit code it ends the process with.
+// A nil Err exits with Code silently.
+type ExitError struct {
+	Code int
+	Err  error
+	// Usage asks for a "Run 'gwc CMD --help' for usage." hint after Err.
+	Usage bool
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageErrorf reports a command line that is wrong in a way cobra cannot see,
+// such as an unknown --format value: exit 2 with a help hint.
+func UsageErrorf(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...), Usage: true}
+}
+
+// IOError reports that gwc could not read or write something (a missing
+// input file, an unwritable output): exit 2. A nil err gives nil.
+func IOError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &ExitError{Code: ExitIO, Err: err}
+}
+
+// Main runs gwc with the process's arguments and streams and returns the exit
+// code. An interrupt or SIGTERM cancels the command's context.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, os.Args[1:], iostreams.System())
+}
+
+// Run runs gwc with args (without the program name) on ios and returns the
+// exit code, having printed any error to ios.ErrOut.
+func Run(ctx context.Context, args []string, ios *iostreams.IOStreams) int {
+	return execute(ctx, NewRootCmd(ios), args, ios)
+}
+
+// execute runs root with args and maps its outcome to an exit code.
+func execute(ctx context.Context, root *cobra.Command, args []string, ios *iostreams.IOStreams) int {
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, ErrFindings) {
+		return ExitFindings
+	}
+	var exit *ExitError
+	if !errors.As(err, &exit) {
+		// Run errors were all made *ExitError by classifyRunErrors, so this
+		// one comes from cobra: an unknown command or flag, or an argument
+		// count.
+		exit = &ExitError{Code: ExitUsage, Err: err, Usage: true}
+	}
+	if exit.Err != nil {
+		fmt.Fprintln(ios.ErrOut, exit.Err)
+	}
+	if exit.Usage {
+		fmt.Fprintf(ios.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return exit.Code
+}
+
+// NewRootCmd returns the gwc command with every subcommand added.
+func NewRootCmd(ios *iostreams.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gwc",
+		Short: "Compile, lint and serve OpenAPI gateways",
+		Long: `gwc compiles an OpenAPI 3.0 or 3.1 spec, with its x-gateway extension, into a
+deterministic gateway bundle, lints specs against built-in rules and policies,
+and serves bundles.`,
+		Version: version.String(),
+		// Run prints errors and the help hint itself, once, in gwc's words.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: err, Usage: true}
+	})
+
+	// Commands, in the order help lists them. Seams for the verbs to come:
+	// root.AddCommand(NewCmdBuild(ios, nil)), NewCmdInspect, NewCmdLint,
+	// NewCmdServe, each in its own file shaped like version.go.
+	root.AddCommand(
+		NewCmdVersion(ios, nil),
+	)
+	// cobra adds these lazily on Execute; adding them here makes the command
+	// tree complete for classifyRunErrors and for tests that walk it.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+
+	for _, sub := range root.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	classifyRunErrors(root)
+	return root
+}
+
+// rejectUnknownSubcommands makes each command below the root that only groups
+// subcommands (such as completion) print its help when called alone and fail
+// with a usage error when given an unknown subcommand; cobra would print the
+// help and exit 0 for `gwc completion tcsh`.
+func rejectUnknownSubcommands(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.NoArgs
+		cmd.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+	for _, sub := range cmd.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+}
+
+// classifyRunErrors wraps every command's RunE so that an error it returns
+// without an exit code becomes an I/O error (exit 2, no help hint). That
+// leaves Run able to tell a command's own failures from cobra's usage errors,
+// which reach it unwrapped.
+func classifyRunErrors(cmd *cobra.Command) {
+	if runE := cmd.RunE; runE != nil {
+		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			err := runE(cmd, args)
+			var exit *ExitError
+			if err == nil || errors.Is(err, ErrFindings) || errors.As(err, &exit) {
+				return err
+			}
+			return IOError(err)
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		classifyRunErrors(sub)
+	}
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs every check CI runs, in order, stopping at the first failure. CI calls
+# it through .ci/run on a clean clone with ../shared beside it; tests that need
+# ../shared skip where it is absent.
+#
+# A check is one `step NAME COMMAND...` line at the bottom; put anything longer
+# than a line in a function above it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# step runs one check, announcing it and how long it took. A failing command
+# inside the check ends the script (set -e), and the EXIT trap names the step.
+step() {
+	current_step=$1
+	step_start=$SECONDS
+	shift
+	printf '==> %s\n' "$current_step"
+	"$@"
+	printf 'ok   %s (%ds)\n' "$current_step" $((SECONDS - step_start))
+	current_step=
+}
+current_step=
+trap 'if [[ -n $current_step ]]; then printf "FAIL %s (%ds)\n" "$current_step" $((SECONDS - step_start)) >&2; fi' EXIT
+
+# gofmt_check fails listing the Go files gofmt would change (testdata holds
+# inputs, which need not be formatted).
+gofmt_check() {
+	local files
+	files=$(find . -name '*.go' -not -path './.git/*' -not -path './.tools/*' \
+		-not -path './dist/*' -not -path '*/testdata/*' -print0 | xargs -0 gofmt -l)
+	if [[ -n $files ]]; then
+		printf 'not gofmt-ed (run gofmt -w):\n%s\n' "$files" >&2
+		return 1
+	fi
+}
+
+# runtime_imports enforces DESIGN §1: the runtime ships alone, so nothing under
+# runtime/ may depend on the compiler, lint, policies, OPA or kin-openapi.
+# It prints each import edge that crosses the line.
+runtime_imports() {
+	local bad
+	bad=$(go list -deps -f '{{.ImportPath}}{{range .Imports}} {{.}}{{end}}' ./runtime/... | awk '
+		{
+			for (i = 2; i <= NF; i++) {
+				if ($i ~ /^github\.com\/gwcdev\/gwc\/(compiler|lint|policies)(\/|$)/ ||
+				    $i ~ /^github\.com\/open-policy-agent\/opa(\/|$)/ ||
+				    $i ~ /^github\.com\/getkin\/kin-openapi(\/|$)/)
+					print "  " $1 " imports " $i
+			}
+		}')
+	if [[ -n $bad ]]; then
+		printf 'runtime/... must not depend on compiler, lint, policies, OPA or kin-openapi:\n%s\n' "$bad" >&2
+		return 1
+	fi
+}
+
+# stdio_rule enforces STYLE §2.8: only cmd/ touches the process's standard
+# streams; everything else writes to the io.Writer it is given.
+stdio_rule() {
+	local bad
+	bad=$(grep -rlE --include='*.go' --exclude='*_test.go' 'os\.(Stdout|Stderr|Stdin)\b' . \
+		--exclude-dir=.git --exclude-dir=.tools --exclude-dir=dist --exclude-dir=testdata | grep -v '^\./cmd/' || true)
+	if [[ -n $bad ]]; then
+		printf 'only cmd/ may use os.Stdout, os.Stderr or os.Stdin; found in:\n%s\n' "$bad" >&2
+		return 1
+	fi
+}
+
+# go_test runs every package's tests. runtime/... also runs under the race
+# detector: it is the concurrent code (server, reload, limits) and, without
+# OPA and kin-openapi in its dependencies, cheap to build with -race. The rest
+# runs without it, which keeps a clean 2-core CI run short.
+go_test() {
+	local pkgs
+	pkgs=$(go list ./... | grep -v '^github\.com/gwcdev/gwc/runtime\(/\|$\)')
+	go test -timeout 10m $pkgs
+	go test -timeout 10m -race ./runtime/...
+}
+
+# The checks, in order. Steps to come are one line each, for example
+#   step "redis-server" ensure_redis_server   # apt-get install redis-server when missing
+#   step "policy tests" go run ./cmd/gwc policy test policies/
+step "gofmt" gofmt_check
+step "go vet" go vet ./...
+step "runtime import rule" runtime_imports
+step "stdio rule" stdio_rule
+step "go test" go_test
