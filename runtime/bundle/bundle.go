@@ -103,6 +103,7 @@ type Source struct {
 	Col  int    `json:"col"`
 }
 
+// String returns the place as file:line:col.
 func (s Source) String() string { return fmt.Sprintf("%s:%d:%d", s.File, s.Line, s.Col) }
 
 // Param is a request parameter and how to decode it.
@@ -400,6 +401,7 @@ type Duration time.Duration
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
+// String returns d as Go duration text, e.g. "1m30s".
 func (d Duration) String() string { return time.Duration(d).String() }
 
 // MarshalJSON writes d as a duration string.
