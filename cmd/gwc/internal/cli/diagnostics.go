@@ -67,3 +67,9 @@ func colorSeverity(cs iostreams.ColorScheme, d diag.Diagnostic) string {
 	}
 	return prefix + colored + plain[len(prefix)+len(sev):]
 }
+
+// printSummary closes a list of diagnostics with their counts, so that a
+// long list still ends with what matters.
+func printSummary(ios *iostreams.IOStreams, ds diag.Diagnostics) {
+	fmt.Fprintf(ios.ErrOut, "%s, %s\n", plural(ds.Count(diag.Error), "error"), plural(ds.Count(diag.Warning), "warning"))
+}

@@ -153,10 +153,12 @@ and serves bundles.`,
 		return &ExitError{Code: ExitUsage, Err: err, Usage: true}
 	})
 
-	// Commands, in the order help lists them. Seams for the verbs to come:
-	// root.AddCommand(NewCmdBuild(ios, nil)), NewCmdInspect, NewCmdLint,
-	// NewCmdServe, each in its own file shaped like version.go.
+	// Commands, each in its own file shaped like version.go; help lists
+	// them sorted.
 	root.AddCommand(
+		NewCmdBuild(ios, nil),
+		NewCmdInspect(ios, nil),
+		NewCmdLint(ios, nil),
 		NewCmdVersion(ios, nil),
 	)
 	// cobra adds these lazily on Execute; adding them here makes the command
