@@ -3,10 +3,12 @@ package xgateway
 import (
 	"net/textproto"
 	"strconv"
+
+	"github.com/gwcdev/gwc/compiler/spec"
 )
 
 // semanticChecks reports what the schema cannot say: a target listed twice
-// in one upstream, and a header named twice (in two spellings, since YAML
+// in one upstream, an upstream whose targets all have weight 0, and a header named twice (in two spellings, since YAML
 // keys are case-sensitive and header names are not) in one set or add map.
 // They run after schema validation and look only at values of the right
 // shape, so that nothing is reported twice.
@@ -30,6 +32,17 @@ func semanticChecks(r *reporter, lv level) {
 
 func duplicateTargets(r *reporter, targets place) {
 	seen := map[string]int{}
+	weighted := false
+	for _, e := range elems(targets.node) {
+		e = e.Deref()
+		w := object(e).Get("weight")
+		if e.Kind == spec.String || w == nil || w.Value != "0" {
+			weighted = true
+		}
+	}
+	if len(elems(targets.node)) > 0 && !weighted {
+		r.errorf(targets, "%s: every target has weight 0, so the upstream would get no traffic; give at least one a weight above 0", targets.label)
+	}
 	for i, e := range elems(targets.node) {
 		e = e.Deref()
 		url, ok := e.Str()
