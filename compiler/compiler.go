@@ -25,6 +25,9 @@ type Options struct {
 	Spec string
 	// ReadFile reads spec files; nil reads the file system.
 	ReadFile func(path string) ([]byte, error)
+	// Lint adds the findings only `gwc lint` reports: what gwc accepts but
+	// other OpenAPI tools do not, such as Redocly-style references.
+	Lint bool
 	// SourceDateEpoch, when set, is recorded as the build time (the
 	// reproducible-builds convention); nil reads $SOURCE_DATE_EPOCH.
 	SourceDateEpoch *int64
@@ -43,6 +46,12 @@ func Check(ctx context.Context, opts Options) (*Model, diag.Diagnostics, error) 
 	if ds.HasErrors() || ctx.Err() != nil {
 		ds.Sort()
 		return nil, ds, ctx.Err()
+	}
+	if opts.Lint {
+		for _, n := range doc.NonStandardRefs {
+			ref, _ := n.RefString()
+			ds.Warnf(n.Get("$ref").Pos(), CodeNonStandardRef, "$ref %q is where OpenAPI allows no reference: gwc and Redocly resolve it, other OpenAPI tools do not", ref)
+		}
 	}
 	ds = append(ds, xgateway.Check(doc)...)
 	if ds.HasErrors() {

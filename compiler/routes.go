@@ -22,6 +22,9 @@ const (
 	CodeSecurity      = "gwc-security"       // a security requirement naming no scheme
 	CodeReference     = "gwc-unknown-ref"    // x-gateway naming an upstream, limit or authorizer that does not exist
 	CodeOperationID   = "gwc-duplicate-operation-id"
+	// CodeNonStandardRef is a `$ref` where OpenAPI allows none, which gwc
+	// resolves anyway (lint only).
+	CodeNonStandardRef = "gwc-non-standard-ref"
 )
 
 // template is a parsed path template: its segments, each a list of literal

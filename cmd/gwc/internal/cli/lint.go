@@ -24,7 +24,9 @@ func NewCmdLint(ios *iostreams.IOStreams, runF func(context.Context, *LintOption
 		Short: "Check OpenAPI specs and their x-gateway extension",
 		Long: `Check each spec the way gwc build does — YAML/JSON syntax, $refs, the
 x-gateway extension, routes, parameters, security and effective policies —
-without writing a bundle, and print every problem as
+without writing a bundle, warning also about what gwc accepts but other
+OpenAPI tools do not (Redocly-style $refs to whole operations or property
+maps), and print every problem as
 FILE:LINE:COL: SEVERITY: MESSAGE (CODE).
 
 Exits 0 when no spec has errors (warnings allowed), 1 when one has, 2 when a
@@ -47,7 +49,7 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 	var all diag.Diagnostics
 	unreadable := false
 	for _, spec := range opts.Specs {
-		_, ds, err := compiler.Check(ctx, compiler.Options{Spec: spec})
+		_, ds, err := compiler.Check(ctx, compiler.Options{Spec: spec, Lint: true})
 		if err != nil {
 			// One unreadable spec must not hide the others' findings:
 			// report it as a diagnostic of that file and go on.
