@@ -81,6 +81,11 @@ func resolve(doc *spec.Document) (*Model, diag.Diagnostics) {
 			if item == nil || item.Kind != spec.Object {
 				continue // unresolved $ref (reported) or a type error lint reports
 			}
+			if strings.ContainsAny(pp.Key.Value, "?#") {
+				// Seen in real specs (OpenAI's "/v1/x?beta=true"): no request
+				// path can match it, so the router leaves it out.
+				ds.Warnf(pp.Key.Pos(), CodeTemplate, "path %q holds a query string or fragment, which no request path can match: gwc does not route it (declare the query as a parameter)", pp.Key.Value)
+			}
 			tmpl, err := parseTemplate(pp.Key.Value)
 			if err != nil {
 				ds.Errorf(pp.Key.Pos(), CodeTemplate, "%v", err)
