@@ -1,0 +1,1187 @@
+package validate
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/big"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// The fast path: a schema made only of the keywords request schemas are made
+// of is compiled to a tree of nodes that validates raw JSON bytes in one pass,
+// without building values. It decides only what it can decide exactly as
+// santhosh-tekuri/jsonschema does on the value encoding/json (UseNumber)
+// would decode; for anything else (malformed JSON, duplicate or escaped keys,
+// invalid UTF-8, very deep nesting) it answers "unsure", and the caller runs
+// the full decode and santhosh. Failures are also re-run through santhosh,
+// which writes the error messages, so the fast path never has to.
+
+// result is the fast path's three-valued answer.
+type result uint8
+
+const (
+	ok     result = iota // valid, exactly as santhosh would say
+	fail                 // invalid, exactly as santhosh would say
+	unsure               // the fast path cannot tell
+)
+
+// JSON types as bits.
+const (
+	tNull uint8 = 1 << iota
+	tBool
+	tObject
+	tArray
+	tNumber
+	tString
+	tInteger // a number with an integral value
+)
+
+// maxFastDepth bounds the nesting the fast path follows; deeper documents
+// are left to the full decode.
+const maxFastDepth = 512
+
+// node is one compiled schema.
+type node struct {
+	never bool  // the false schema
+	types uint8 // 0: any
+
+	constV, enum []any // decoded with UseNumber; constV has 0 or 1 value
+	hasConst     bool
+	enumStrings  map[string]bool // when every enum value is a string
+	format       *formatCheck
+
+	ref                 *node
+	allOf, anyOf, oneOf []*node
+	not                 *node
+
+	// object
+	objectKeys bool           // any object keyword is present
+	props      map[string]int // name → index into propNodes
+	propNodes  []*node        // nil for a required-only name
+	required   uint64         // bits of props that are required
+	addl       *node          // additionalProperties schema; nil: absent or true
+	addlFalse  bool
+
+	// array
+	prefix             []*node
+	items              *node
+	minItems, maxItems int // -1: absent
+
+	// string
+	minLen, maxLen int // -1: absent
+	pattern        *regexp.Regexp
+
+	// number
+	min, max, exMin, exMax, multipleOf *big.Rat
+	numeric                            bool // any number keyword is present
+	// intBounds is set when every number keyword is an int64: integer
+	// instances are then checked without big.Rat. The bounds, in the order
+	// min, max, exMin, exMax, multipleOf; 0 where absent.
+	intBounds bool
+	ints      [5]int64
+}
+
+// fastCompiler compiles a decoded schema document to nodes.
+type fastCompiler struct {
+	defs map[string]any
+	done map[string]*node // compiled definitions, for $ref cycles
+}
+
+// compileFast returns the fast node of a decoded schema document, or nil
+// when the document uses a keyword the fast path does not implement.
+func compileFast(doc any) *node {
+	fc := &fastCompiler{done: map[string]*node{}}
+	if m, isObj := doc.(map[string]any); isObj {
+		if d, isDefs := m["$defs"].(map[string]any); isDefs {
+			fc.defs = d
+		}
+	}
+	n, good := fc.compile(doc, 0)
+	if !good {
+		return nil
+	}
+	return n
+}
+
+// ignored are keywords without effect on validity (annotations, and OpenAPI
+// or unknown keywords santhosh ignores too).
+var ignored = map[string]bool{
+	"$schema": true, "$defs": true, "$comment": true, "title": true, "description": true,
+	"default": true, "examples": true, "example": true, "deprecated": true, "readOnly": true,
+	"writeOnly": true, "nullable": true, "discriminator": true, "xml": true, "externalDocs": true,
+}
+
+// supported are the keywords the fast path implements.
+var supported = map[string]bool{
+	"type": true, "enum": true, "const": true, "format": true, "$ref": true, "allOf": true,
+	"anyOf": true, "oneOf": true, "not": true, "properties": true, "required": true,
+	"additionalProperties": true, "prefixItems": true, "items": true, "minItems": true,
+	"maxItems": true, "minLength": true, "maxLength": true, "pattern": true, "minimum": true,
+	"maximum": true, "exclusiveMinimum": true, "exclusiveMaximum": true, "multipleOf": true,
+}
+
+// knownKeywords are the JSON Schema keywords santhosh acts on; one the fast
+// path does not implement sends the schema to santhosh alone.
+func knownKeyword(k string) bool {
+	switch k {
+	case "$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef", "$recursiveAnchor",
+		"$vocabulary", "definitions", "patternProperties", "propertyNames", "dependentSchemas",
+		"dependentRequired", "dependencies", "if", "then", "else", "contains", "minContains",
+		"maxContains", "unevaluatedProperties", "unevaluatedItems", "uniqueItems",
+		"minProperties", "maxProperties", "additionalItems", "contentEncoding",
+		"contentMediaType", "contentSchema":
+		return true
+	}
+	return false
+}
+
+func (fc *fastCompiler) compile(v any, depth int) (*node, bool) {
+	if depth > 64 {
+		return nil, false
+	}
+	switch v := v.(type) {
+	case bool:
+		return &node{never: !v, minItems: -1, maxItems: -1, minLen: -1, maxLen: -1}, true
+	case map[string]any:
+		return fc.object(v, depth)
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) list(v any, depth int) ([]*node, bool) {
+	arr, isArr := v.([]any)
+	if !isArr || len(arr) == 0 {
+		return nil, false
+	}
+	out := make([]*node, len(arr))
+	for i, s := range arr {
+		n, good := fc.compile(s, depth+1)
+		if !good {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
+func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
+	n := &node{minItems: -1, maxItems: -1, minLen: -1, maxLen: -1}
+	for k := range m {
+		if !supported[k] && (knownKeyword(k) || (!ignored[k] && k != "" && k[0] == '$')) {
+			return nil, false
+		}
+	}
+	var good bool
+	if t, has := m["type"]; has {
+		if n.types, good = parseTypes(t); !good {
+			return nil, false
+		}
+	}
+	if c, has := m["const"]; has {
+		n.hasConst, n.constV = true, []any{c}
+	}
+	if e, has := m["enum"]; has {
+		arr, isArr := e.([]any)
+		if !isArr {
+			return nil, false
+		}
+		n.enum = arr
+		n.enumStrings = map[string]bool{}
+		for _, x := range arr {
+			s, isStr := x.(string)
+			if !isStr {
+				n.enumStrings = nil
+				break
+			}
+			n.enumStrings[s] = true
+		}
+	}
+	if f, has := m["format"]; has {
+		name, isStr := f.(string)
+		if !isStr || name == "regex" {
+			return nil, false
+		}
+		if fc, asserted := assertedFormats[name]; asserted {
+			n.format = &fc
+		}
+	}
+	if r, has := m["$ref"]; has {
+		ref, isStr := r.(string)
+		if !isStr {
+			return nil, false
+		}
+		if n.ref, good = fc.def(ref, depth); !good {
+			return nil, false
+		}
+	}
+	for _, kw := range []struct {
+		name string
+		dst  *[]*node
+	}{{"allOf", &n.allOf}, {"anyOf", &n.anyOf}, {"oneOf", &n.oneOf}} {
+		if v, has := m[kw.name]; has {
+			if *kw.dst, good = fc.list(v, depth); !good {
+				return nil, false
+			}
+		}
+	}
+	if v, has := m["not"]; has {
+		if n.not, good = fc.compile(v, depth+1); !good {
+			return nil, false
+		}
+	}
+
+	// object
+	if v, has := m["properties"]; has {
+		props, isObj := v.(map[string]any)
+		if !isObj {
+			return nil, false
+		}
+		n.objectKeys = true
+		n.props = map[string]int{}
+		for name, s := range props {
+			pn, good := fc.compile(s, depth+1)
+			if !good {
+				return nil, false
+			}
+			n.props[name] = len(n.propNodes)
+			n.propNodes = append(n.propNodes, pn)
+		}
+	}
+	if v, has := m["required"]; has {
+		req, isArr := v.([]any)
+		if !isArr {
+			return nil, false
+		}
+		n.objectKeys = true
+		if n.props == nil {
+			n.props = map[string]int{}
+		}
+		for _, r := range req {
+			name, isStr := r.(string)
+			if !isStr {
+				return nil, false
+			}
+			i, has := n.props[name]
+			if !has {
+				i = len(n.propNodes)
+				n.props[name] = i
+				n.propNodes = append(n.propNodes, nil)
+			}
+			if i >= 64 {
+				return nil, false
+			}
+			n.required |= 1 << i
+		}
+	}
+	if len(n.propNodes) > 64 {
+		return nil, false
+	}
+	if v, has := m["additionalProperties"]; has {
+		n.objectKeys = true
+		if b, isBool := v.(bool); isBool {
+			n.addlFalse = !b
+		} else if n.addl, good = fc.compile(v, depth+1); !good {
+			return nil, false
+		}
+	}
+
+	// array
+	if v, has := m["prefixItems"]; has {
+		if n.prefix, good = fc.list(v, depth); !good {
+			return nil, false
+		}
+	}
+	if v, has := m["items"]; has {
+		if n.items, good = fc.compile(v, depth+1); !good {
+			return nil, false
+		}
+	}
+	for _, kw := range []struct {
+		name string
+		dst  *int
+	}{{"minItems", &n.minItems}, {"maxItems", &n.maxItems}, {"minLength", &n.minLen}, {"maxLength", &n.maxLen}} {
+		if v, has := m[kw.name]; has {
+			if *kw.dst, good = count(v); !good {
+				return nil, false
+			}
+		}
+	}
+
+	// string
+	if v, has := m["pattern"]; has {
+		p, isStr := v.(string)
+		if !isStr {
+			return nil, false
+		}
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, false
+		}
+		n.pattern = re
+	}
+
+	// number
+	for _, kw := range []struct {
+		name string
+		dst  **big.Rat
+	}{{"minimum", &n.min}, {"maximum", &n.max}, {"exclusiveMinimum", &n.exMin}, {"exclusiveMaximum", &n.exMax}, {"multipleOf", &n.multipleOf}} {
+		if v, has := m[kw.name]; has {
+			num, isNum := v.(json.Number)
+			if !isNum {
+				return nil, false
+			}
+			r, good := new(big.Rat).SetString(string(num))
+			if !good {
+				return nil, false
+			}
+			*kw.dst = r
+			n.numeric = true
+		}
+	}
+	if n.multipleOf != nil && n.multipleOf.Sign() <= 0 {
+		return nil, false
+	}
+	n.intBounds = true
+	for i, r := range []*big.Rat{n.min, n.max, n.exMin, n.exMax, n.multipleOf} {
+		if r == nil {
+			continue
+		}
+		if !r.IsInt() || !r.Num().IsInt64() {
+			n.intBounds = false
+			break
+		}
+		n.ints[i] = r.Num().Int64()
+	}
+	return n, true
+}
+
+// def compiles the definition a "#/$defs/NAME" reference names.
+func (fc *fastCompiler) def(ref string, depth int) (*node, bool) {
+	const prefix = "#/$defs/"
+	if len(ref) <= len(prefix) || ref[:len(prefix)] != prefix {
+		return nil, false
+	}
+	name := ref[len(prefix):]
+	if n, has := fc.done[name]; has {
+		return n, true
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '~' || c == '%' || c == '/' {
+			return nil, false // escaped names are left to santhosh
+		}
+	}
+	s, has := fc.defs[name]
+	if !has {
+		return nil, false
+	}
+	// A placeholder breaks cycles: the node is filled in place below.
+	n := &node{}
+	fc.done[name] = n
+	c, good := fc.compile(s, depth+1)
+	if !good {
+		return nil, false
+	}
+	*n = *c
+	return n, true
+}
+
+func count(v any) (int, bool) {
+	num, isNum := v.(json.Number)
+	if !isNum {
+		return 0, false
+	}
+	i, err := strconv.Atoi(string(num))
+	return i, err == nil && i >= 0
+}
+
+func parseTypes(v any) (uint8, bool) {
+	var names []any
+	switch v := v.(type) {
+	case string:
+		names = []any{v}
+	case []any:
+		names = v
+	default:
+		return 0, false
+	}
+	var t uint8
+	for _, x := range names {
+		switch x {
+		case "null":
+			t |= tNull
+		case "boolean":
+			t |= tBool
+		case "object":
+			t |= tObject
+		case "array":
+			t |= tArray
+		case "number":
+			t |= tNumber
+		case "string":
+			t |= tString
+		case "integer":
+			t |= tInteger
+		default:
+			return 0, false
+		}
+	}
+	return t, true
+}
+
+// walker validates one JSON text.
+type walker struct {
+	data []byte
+	// bare is set when data is the content of one string rather than JSON
+	// text (a parameter's value), so that none has to be built.
+	bare bool
+}
+
+// validateFastString validates the string s as a JSON string value.
+func validateFastString(n *node, s string) result {
+	w := walker{data: unsafe.Slice(unsafe.StringData(s), len(s)), bare: true}
+	_, r := w.value(n, 0, 0)
+	return r
+}
+
+// validateFast validates a whole JSON text.
+func validateFast(n *node, data []byte) result {
+	w := walker{data: data}
+	i := w.ws(0)
+	end, r := w.value(n, i, 0)
+	if r != ok {
+		return r
+	}
+	if w.ws(end) != len(data) {
+		return unsure
+	}
+	return ok
+}
+
+func (w *walker) ws(i int) int {
+	for i < len(w.data) {
+		switch w.data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value validates the value at i (no leading whitespace) against n and
+// returns where it ends. When the result is not ok the end is meaningless.
+func (w *walker) value(n *node, i, depth int) (int, result) {
+	if depth > maxFastDepth || i >= len(w.data) {
+		return 0, unsure
+	}
+	if n.never {
+		return 0, fail
+	}
+	if w.bare && depth == 0 {
+		return w.bareString(n)
+	}
+	c := w.data[i]
+	var t uint8
+	switch {
+	case c == '{':
+		t = tObject
+	case c == '[':
+		t = tArray
+	case c == '"':
+		t = tString
+	case c == 't' || c == 'f':
+		t = tBool
+	case c == 'n':
+		t = tNull
+	case c == '-' || (c >= '0' && c <= '9'):
+		t = tNumber
+	default:
+		return 0, unsure
+	}
+
+	// Scalars are scanned first: their text is what the checks need.
+	var end int
+	var str []byte // a string's content, unescaped
+	var strOK bool
+	var num []byte
+	switch t {
+	case tString:
+		e, content, plain := w.str(i)
+		if e < 0 {
+			return 0, unsure
+		}
+		end, str, strOK = e, content, plain
+	case tNumber:
+		e := w.num(i)
+		if e < 0 {
+			return 0, unsure
+		}
+		end, num = e, w.data[i:e]
+	case tBool:
+		if bytes.HasPrefix(w.data[i:], []byte("true")) {
+			end = i + 4
+		} else if bytes.HasPrefix(w.data[i:], []byte("false")) {
+			end = i + 5
+		} else {
+			return 0, unsure
+		}
+	case tNull:
+		if !bytes.HasPrefix(w.data[i:], []byte("null")) {
+			return 0, unsure
+		}
+		end = i + 4
+	}
+	if t == tString && !strOK {
+		// Escapes or non-ASCII: decode as encoding/json does when a check
+		// needs the content.
+		if n.pattern != nil || n.minLen >= 0 || n.maxLen >= 0 || n.format != nil || n.enum != nil || n.hasConst {
+			var s string
+			if err := json.Unmarshal(w.data[i:end], &s); err != nil {
+				return 0, unsure
+			}
+			str = []byte(s)
+		} else if !validString(w.data[i+1 : end-1]) {
+			return 0, unsure
+		}
+	}
+
+	if n.types != 0 {
+		match := n.types&t != 0
+		if !match && t == tNumber && n.types&tInteger != 0 {
+			match = isIntegerLiteral(num)
+		}
+		if !match {
+			return 0, fail
+		}
+	}
+
+	if n.hasConst || n.enum != nil {
+		r := w.enumCheck(n, t, i, end, str)
+		if r != ok {
+			return 0, r
+		}
+	}
+	if n.format != nil {
+		if t == tString && n.format.str != nil && !n.format.str(bstr(str)) {
+			return 0, fail
+		}
+		if t == tNumber && n.format.num != nil && !n.format.num(bstr(num)) {
+			return 0, fail
+		}
+	}
+
+	switch t {
+	case tString:
+		if n.minLen >= 0 || n.maxLen >= 0 {
+			l := utf8.RuneCount(str)
+			if (n.minLen >= 0 && l < n.minLen) || (n.maxLen >= 0 && l > n.maxLen) {
+				return 0, fail
+			}
+		}
+		if n.pattern != nil && !n.pattern.Match(str) {
+			return 0, fail
+		}
+	case tNumber:
+		if n.numeric {
+			if r := numberCheck(n, num); r != ok {
+				return 0, r
+			}
+		}
+	case tObject:
+		e, r := w.object(n, i, depth)
+		if r != ok {
+			return 0, r
+		}
+		end = e
+	case tArray:
+		e, r := w.array(n, i, depth)
+		if r != ok {
+			return 0, r
+		}
+		end = e
+	}
+
+	// Applicators: each walks the same value again.
+	// A successful sub-walk also tells where the value ends, which saves
+	// skipping an object or array no keyword of n itself walked.
+	if n.ref != nil {
+		e, r := w.value(n.ref, i, depth+1)
+		if r != ok {
+			return 0, r
+		}
+		if end == 0 {
+			end = e
+		}
+	}
+	for _, s := range n.allOf {
+		e, r := w.value(s, i, depth+1)
+		if r != ok {
+			return 0, r
+		}
+		if end == 0 {
+			end = e
+		}
+	}
+	if len(n.anyOf) > 0 {
+		any := fail
+		for _, s := range n.anyOf {
+			e, r := w.value(s, i, depth+1)
+			if r == ok {
+				any = ok
+				if end == 0 {
+					end = e
+				}
+				break
+			}
+			if r == unsure {
+				any = unsure
+			}
+		}
+		if any != ok {
+			return 0, any
+		}
+	}
+	if len(n.oneOf) > 0 {
+		matched := 0
+		for _, s := range n.oneOf {
+			_, r := w.value(s, i, depth+1)
+			if r == unsure {
+				return 0, unsure
+			}
+			if r == ok {
+				matched++
+			}
+		}
+		if matched != 1 {
+			return 0, fail
+		}
+	}
+	if n.not != nil {
+		_, r := w.value(n.not, i, depth+1)
+		switch r {
+		case unsure:
+			return 0, unsure
+		case ok:
+			return 0, fail
+		}
+	}
+	if t == tObject || t == tArray {
+		if end == 0 {
+			// No object or array keyword walked the value: skip it.
+			if end = w.skip(i, depth); end < 0 {
+				return 0, unsure
+			}
+		}
+	}
+	return end, ok
+}
+
+// bareString validates w.data, the content of a string, against n:
+// value's checks for a string, on a string that needs no scanning.
+func (w *walker) bareString(n *node) (int, result) {
+	str := w.data
+	if n.types != 0 && n.types&tString == 0 {
+		return 0, fail
+	}
+	if n.hasConst || n.enum != nil {
+		if n.enumStrings == nil || n.hasConst {
+			return 0, unsure
+		}
+		if !n.enumStrings[string(str)] {
+			return 0, fail
+		}
+	}
+	if n.format != nil && n.format.str != nil && !n.format.str(bstr(str)) {
+		return 0, fail
+	}
+	if n.minLen >= 0 || n.maxLen >= 0 {
+		l := utf8.RuneCount(str)
+		if (n.minLen >= 0 && l < n.minLen) || (n.maxLen >= 0 && l > n.maxLen) {
+			return 0, fail
+		}
+	}
+	if n.pattern != nil && !n.pattern.Match(str) {
+		return 0, fail
+	}
+	if n.ref != nil || n.allOf != nil || n.anyOf != nil || n.oneOf != nil || n.not != nil {
+		return 0, unsure
+	}
+	return len(str), ok
+}
+
+// object walks the members of the object at i.
+func (w *walker) object(n *node, i, depth int) (int, result) {
+	if !n.objectKeys {
+		return 0, ok // skipped by the caller
+	}
+	var seen uint64
+	var extra [8][]byte // additionalProperties names, to catch duplicates
+	nextra := 0
+	i = w.ws(i + 1)
+	if i < len(w.data) && w.data[i] == '}' {
+		if n.required != 0 {
+			return 0, fail
+		}
+		return i + 1, ok
+	}
+	for {
+		if i >= len(w.data) || w.data[i] != '"' {
+			return 0, unsure
+		}
+		e, key, plain := w.str(i)
+		if e < 0 || !plain {
+			return 0, unsure // escaped or non-ASCII names are left to the full decode
+		}
+		i = w.ws(e)
+		if i >= len(w.data) || w.data[i] != ':' {
+			return 0, unsure
+		}
+		i = w.ws(i + 1)
+		var sub *node
+		if idx, declared := n.props[string(key)]; declared {
+			if seen&(1<<idx) != 0 {
+				return 0, unsure // a duplicate name: encoding/json keeps the last
+			}
+			seen |= 1 << idx
+			sub = n.propNodes[idx]
+			if sub == nil {
+				// Required but not in properties: additional.
+				if n.addlFalse {
+					return 0, fail
+				}
+				sub = n.addl
+			}
+		} else {
+			if n.addlFalse {
+				return 0, fail
+			}
+			if n.addl != nil {
+				for _, k := range extra[:nextra] {
+					if bytes.Equal(k, key) {
+						return 0, unsure
+					}
+				}
+				if nextra == len(extra) {
+					return 0, unsure
+				}
+				extra[nextra] = key
+				nextra++
+				sub = n.addl
+			}
+		}
+		var r result
+		if sub != nil {
+			e, r = w.value(sub, i, depth+1)
+		} else {
+			e = w.skip(i, depth+1)
+			r = ok
+			if e < 0 {
+				r = unsure
+			}
+		}
+		if r != ok {
+			return 0, r
+		}
+		i = w.ws(e)
+		if i >= len(w.data) {
+			return 0, unsure
+		}
+		if w.data[i] == '}' {
+			break
+		}
+		if w.data[i] != ',' {
+			return 0, unsure
+		}
+		i = w.ws(i + 1)
+	}
+	if seen&n.required != n.required {
+		return 0, fail
+	}
+	return i + 1, ok
+}
+
+// array walks the elements of the array at i.
+func (w *walker) array(n *node, i, depth int) (int, result) {
+	if n.items == nil && n.prefix == nil && n.minItems < 0 && n.maxItems < 0 {
+		return 0, ok // skipped by the caller
+	}
+	count := 0
+	i = w.ws(i + 1)
+	if i < len(w.data) && w.data[i] == ']' {
+		i++
+	} else {
+		for {
+			sub := n.items
+			if count < len(n.prefix) {
+				sub = n.prefix[count]
+			}
+			var e int
+			var r result
+			if sub != nil {
+				e, r = w.value(sub, i, depth+1)
+			} else if e = w.skip(i, depth+1); e < 0 {
+				r = unsure
+			}
+			if r != ok {
+				return 0, r
+			}
+			count++
+			i = w.ws(e)
+			if i >= len(w.data) {
+				return 0, unsure
+			}
+			if w.data[i] == ']' {
+				i++
+				break
+			}
+			if w.data[i] != ',' {
+				return 0, unsure
+			}
+			i = w.ws(i + 1)
+		}
+	}
+	if (n.minItems >= 0 && count < n.minItems) || (n.maxItems >= 0 && count > n.maxItems) {
+		return 0, fail
+	}
+	return i, ok
+}
+
+// skip returns the end of the well-formed value at i, or -1.
+func (w *walker) skip(i, depth int) int {
+	if depth > maxFastDepth || i >= len(w.data) {
+		return -1
+	}
+	switch c := w.data[i]; {
+	case c == '"':
+		e, _, plain := w.str(i)
+		if e > 0 && !plain && !validString(w.data[i+1:e-1]) {
+			return -1
+		}
+		return e
+	case c == '-' || (c >= '0' && c <= '9'):
+		return w.num(i)
+	case c == 't':
+		if bytes.HasPrefix(w.data[i:], []byte("true")) {
+			return i + 4
+		}
+	case c == 'f':
+		if bytes.HasPrefix(w.data[i:], []byte("false")) {
+			return i + 5
+		}
+	case c == 'n':
+		if bytes.HasPrefix(w.data[i:], []byte("null")) {
+			return i + 4
+		}
+	case c == '{' || c == '[':
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = w.ws(i + 1)
+		if i < len(w.data) && w.data[i] == closing {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i >= len(w.data) || w.data[i] != '"' {
+					return -1
+				}
+				e, _, plain := w.str(i)
+				if e < 0 || (!plain && !validString(w.data[i+1:e-1])) {
+					return -1
+				}
+				i = w.ws(e)
+				if i >= len(w.data) || w.data[i] != ':' {
+					return -1
+				}
+				i = w.ws(i + 1)
+			}
+			e := w.skip(i, depth+1)
+			if e < 0 {
+				return -1
+			}
+			i = w.ws(e)
+			if i >= len(w.data) {
+				return -1
+			}
+			if w.data[i] == closing {
+				return i + 1
+			}
+			if w.data[i] != ',' {
+				return -1
+			}
+			i = w.ws(i + 1)
+		}
+	}
+	return -1
+}
+
+// str scans the string at i. It returns its end (after the closing quote;
+// -1 when it is malformed), its raw content, and whether that content is
+// plain: printable ASCII with no escape, so that it is the string itself.
+func (w *walker) str(i int) (int, []byte, bool) {
+	plain := true
+	for j := i + 1; j < len(w.data); j++ {
+		c := w.data[j]
+		switch {
+		case c == '"':
+			return j + 1, w.data[i+1 : j], plain
+		case c == '\\':
+			plain = false
+			j++ // the escaped byte cannot end the string
+		case c < 0x20:
+			return -1, nil, false
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	return -1, nil, false
+}
+
+// validString reports whether a string's raw content has only valid
+// escapes. (encoding/json accepts invalid UTF-8 and lone surrogates and
+// replaces them, so they do not make a document malformed.)
+func validString(raw []byte) bool {
+	for j := 0; j < len(raw); j++ {
+		if raw[j] != '\\' {
+			continue
+		}
+		j++
+		if j >= len(raw) {
+			return false
+		}
+		switch raw[j] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			if j+4 >= len(raw) {
+				return false
+			}
+			for k := j + 1; k <= j+4; k++ {
+				if !isHex(raw[k]) {
+					return false
+				}
+			}
+			j += 4
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// num scans the JSON number at i and returns its end, or -1.
+func (w *walker) num(i int) int {
+	d := w.data
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	if i >= len(d) {
+		return -1
+	}
+	if d[i] == '0' {
+		i++
+	} else if d[i] >= '1' && d[i] <= '9' {
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	} else {
+		return -1
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		start := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+	}
+	return i
+}
+
+// intBoundsCheck applies integer number keywords to a literal without an
+// exponent, exactly and without allocating: an integer compares as is; a
+// decimal with a non-zero fraction lies strictly between floor and
+// floor+1, which decides every comparison with an integer bound, and is
+// never a multiple of an integer. decided is false for other literals.
+func intBoundsCheck(n *node, num []byte) (result, bool) {
+	if bytes.IndexAny(num, "eE") >= 0 {
+		return 0, false
+	}
+	intPart, frac := num, []byte(nil)
+	if dot := bytes.IndexByte(num, '.'); dot >= 0 {
+		intPart, frac = num[:dot], num[dot+1:]
+	}
+	i, err := strconv.ParseInt(bstr(intPart), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	if bytes.Trim(frac, "0") == nil || len(bytes.Trim(frac, "0")) == 0 {
+		// An integer.
+		if (n.min != nil && i < n.ints[0]) || (n.max != nil && i > n.ints[1]) ||
+			(n.exMin != nil && i <= n.ints[2]) || (n.exMax != nil && i >= n.ints[3]) ||
+			(n.multipleOf != nil && i%n.ints[4] != 0) {
+			return fail, true
+		}
+		return ok, true
+	}
+	fl := i
+	if num[0] == '-' {
+		if i == -1<<63 {
+			return 0, false
+		}
+		fl = i - 1
+	}
+	// fl < v < fl+1: v < B ⇔ fl < B; v > B ⇔ fl ≥ B; never equal.
+	if (n.min != nil && fl < n.ints[0]) || (n.max != nil && fl >= n.ints[1]) ||
+		(n.exMin != nil && fl < n.ints[2]) || (n.exMax != nil && fl >= n.ints[3]) ||
+		n.multipleOf != nil {
+		return fail, true
+	}
+	return ok, true
+}
+
+// isIntegerLiteral reports whether a JSON number has an integral value, as
+// santhosh decides it (1.0 and 1e2 are integers).
+func isIntegerLiteral(num []byte) bool {
+	if bytes.IndexAny(num, ".eE") < 0 {
+		return true
+	}
+	r, good := new(big.Rat).SetString(string(num))
+	return good && r.IsInt()
+}
+
+// numberCheck applies the number keywords to a JSON number literal.
+func numberCheck(n *node, num []byte) result {
+	if n.intBounds {
+		if r, decided := intBoundsCheck(n, num); decided {
+			return r
+		}
+	}
+	v, good := new(big.Rat).SetString(string(num))
+	if !good {
+		return unsure
+	}
+	if (n.min != nil && v.Cmp(n.min) < 0) || (n.max != nil && v.Cmp(n.max) > 0) ||
+		(n.exMin != nil && v.Cmp(n.exMin) <= 0) || (n.exMax != nil && v.Cmp(n.exMax) >= 0) {
+		return fail
+	}
+	if n.multipleOf != nil && !new(big.Rat).Quo(v, n.multipleOf).IsInt() {
+		return fail
+	}
+	return ok
+}
+
+// enumCheck applies const and enum to the value at i..end.
+func (w *walker) enumCheck(n *node, t uint8, i, end int, str []byte) result {
+	if n.enumStrings != nil && !n.hasConst {
+		if t != tString || !n.enumStrings[string(str)] {
+			return fail
+		}
+		return ok
+	}
+	if t == tObject || t == tArray {
+		if end = w.skip(i, 0); end < 0 {
+			return unsure
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(w.data[i:end]))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return unsure
+	}
+	if n.hasConst {
+		eq, good := equalJSON(v, n.constV[0])
+		if !good {
+			return unsure
+		}
+		if !eq {
+			return fail
+		}
+	}
+	if n.enum != nil {
+		for _, e := range n.enum {
+			eq, good := equalJSON(v, e)
+			if !good {
+				return unsure
+			}
+			if eq {
+				return ok
+			}
+		}
+		return fail
+	}
+	return ok
+}
+
+// equalJSON compares decoded JSON values as santhosh does: numbers by value.
+// good is false when a number cannot be compared.
+func equalJSON(a, b any) (eq, good bool) {
+	switch a := a.(type) {
+	case map[string]any:
+		bm, isObj := b.(map[string]any)
+		if !isObj || len(a) != len(bm) {
+			return false, true
+		}
+		for k, av := range a {
+			bv, has := bm[k]
+			if !has {
+				return false, true
+			}
+			if eq, good := equalJSON(av, bv); !eq || !good {
+				return eq, good
+			}
+		}
+		return true, true
+	case []any:
+		ba, isArr := b.([]any)
+		if !isArr || len(a) != len(ba) {
+			return false, true
+		}
+		for k := range a {
+			if eq, good := equalJSON(a[k], ba[k]); !eq || !good {
+				return eq, good
+			}
+		}
+		return true, true
+	case json.Number:
+		bn, isNum := b.(json.Number)
+		if !isNum {
+			return false, true
+		}
+		ra, ok1 := new(big.Rat).SetString(string(a))
+		rb, ok2 := new(big.Rat).SetString(string(bn))
+		if !ok1 || !ok2 {
+			return false, false
+		}
+		return ra.Cmp(rb) == 0, true
+	default:
+		return a == b, true
+	}
+}
+
+// bstr views b as a string for a call that does not keep it.
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,81 @@
+package validate
+
+import (
+	"testing"
+)
+
+// agreementSchemas exercise every keyword the fast path compiles.
+var agreementSchemas = []string{
+	`{"type":"object","required":["a"],"properties":{"a":{"type":"integer","minimum":-3,"exclusiveMaximum":10,"multipleOf":2},"b":{"type":["string","null"],"minLength":1,"maxLength":3,"pattern":"^[a-c]"}},"additionalProperties":{"type":"boolean"}}`,
+	`{"type":"array","prefixItems":[{"const":1}],"items":{"enum":["x",2.0,null,{"k":[1]}]},"minItems":1,"maxItems":3}`,
+	`{"anyOf":[{"type":"string","format":"date"},{"type":"number","minimum":1.5,"maximum":1e3}],"not":{"const":"2020-01-01"}}`,
+	`{"oneOf":[{"type":"object","required":["x"]},{"type":"object","required":["y"]}],"allOf":[{"properties":{"x":{"format":"int32"},"y":{"format":"byte"}}}]}`,
+	`{"$ref":"#/$defs/T","$defs":{"T":{"type":"object","properties":{"c":{"$ref":"#/$defs/T"},"n":{"type":"number","exclusiveMinimum":0,"format":"float"}},"additionalProperties":false}}}`,
+	`{"type":"object","required":["r"],"additionalProperties":false}`,
+}
+
+// agreementSeeds are instances, valid and not, for the schemas above.
+var agreementSeeds = []string{
+	`{"a":2}`, `{"a":2,"b":"ab","z":true}`, `{"a":3}`, `{"a":2.0,"b":null}`, `{"a":2,"a":"x"}`, `{"a":2,"b":"\u0061b"}`,
+	`[1,"x",2,null]`, `[1,{"k":[1.0]}]`, `[2]`, `[]`, `"2020-01-02"`, `"2020-01-01"`, `1.5`, `1e3`, `1000.0001`, `-0.5`,
+	`{"x":1}`, `{"x":1,"y":"aGk="}`, `{"y":"aGk"}`, `{"x":2147483648}`, `{"c":{"c":{"n":1}}}`, `{"c":{"n":0}}`, `{"c":{"m":1}}`,
+	`{"n":1e39}`, `{"r":1}`, `{}`, ` {"a" : 4 } `, `{"a":4}x`, `{"a":04}`, `"\ud800"`, "\"\xff\"", `{"a":-2.5}`,
+}
+
+func agreement(t *testing.T, s *Schema, data []byte) {
+	valid, decided := s.ValidFast(data)
+	slowValid, wellFormed := s.ValidSlow(data)
+	// A fast failure only sends the request to santhosh, which then reports
+	// malformed JSON; a fast success on malformed JSON would be a bug.
+	if decided && valid && !wellFormed {
+		t.Fatalf("fast path accepts malformed %q", data)
+	}
+	if decided && wellFormed && valid != slowValid {
+		t.Fatalf("fast path says valid=%v, santhosh %v, on %q", valid, slowValid, data)
+	}
+}
+
+func compileAll(t testing.TB) []*Schema {
+	var out []*Schema
+	for _, doc := range agreementSchemas {
+		s, err := compileSchema([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.fast == nil {
+			t.Fatalf("no fast path for %s", doc)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestFastAgreesWithSanthosh(t *testing.T) {
+	schemas := compileAll(t)
+	decided := 0
+	for _, s := range schemas {
+		for _, seed := range agreementSeeds {
+			agreement(t, s, []byte(seed))
+			if _, d := s.ValidFast([]byte(seed)); d {
+				decided++
+			}
+		}
+	}
+	if decided < len(schemas)*len(agreementSeeds)/2 {
+		t.Errorf("fast path decided only %d of %d", decided, len(schemas)*len(agreementSeeds))
+	}
+}
+
+// FuzzValidate asserts that whatever the fast path decides, santhosh decides
+// the same on the value encoding/json decodes.
+func FuzzValidate(f *testing.F) {
+	for _, seed := range agreementSeeds {
+		f.Add([]byte(seed))
+	}
+	schemas := compileAll(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, s := range schemas {
+			agreement(t, s, data)
+		}
+	})
+}

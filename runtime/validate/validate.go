@@ -1,0 +1,397 @@
+package validate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unsafe"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+)
+
+// Validators holds the compiled validators of one bundle, one per operation,
+// indexed as Bundle.Operations.
+type Validators struct {
+	ops []*Operation
+	// schemas maps a schema document's bytes to its compiled form, so that
+	// identical schemas compile once, and Reload reuses them.
+	schemas map[string]*Schema
+	opts    Options
+	printer *message.Printer
+}
+
+// Operation validates the requests of one operation.
+type Operation struct {
+	params []param
+	body   *bundle.RequestBody
+	media  []*Schema // per body.Content; nil for a media type without schema
+	// encodings per body.Content, by field name.
+	encodings []map[string]bundle.Encoding
+	printer   *message.Printer
+}
+
+// Schema is one compiled schema document.
+type Schema struct {
+	slow  *jsonschema.Schema
+	fast  *node // nil when the schema uses a keyword the fast path lacks
+	shape *shape
+}
+
+// Options tune Compile.
+type Options struct {
+	// NoFastPath validates everything with encoding/json and santhosh only:
+	// for comparison and as a safety switch.
+	NoFastPath bool
+}
+
+// Compile compiles the validators of every operation of b.
+func Compile(b *bundle.Bundle) (*Validators, error) { return compile(b, nil, Options{}) }
+
+// CompileOptions is Compile with options.
+func CompileOptions(b *bundle.Bundle, opts Options) (*Validators, error) {
+	return compile(b, nil, opts)
+}
+
+// Reload compiles the validators of b, reusing v's compiled schemas for
+// schema documents that did not change.
+func (v *Validators) Reload(b *bundle.Bundle) (*Validators, error) {
+	return compile(b, v.schemas, v.opts)
+}
+
+// Schemas returns the distinct compiled schemas, in no particular order.
+func (v *Validators) Schemas() []*Schema {
+	out := make([]*Schema, 0, len(v.schemas))
+	for _, s := range v.schemas {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Fast reports whether the schema has a fast path.
+func (s *Schema) Fast() bool { return s.fast != nil }
+
+// ValidFast runs the fast path alone on a JSON document: decided is false
+// when it cannot tell (or the schema has none).
+func (s *Schema) ValidFast(data []byte) (valid, decided bool) {
+	if s.fast == nil {
+		return false, false
+	}
+	switch validateFast(s.fast, data) {
+	case ok:
+		return true, true
+	case fail:
+		return false, true
+	}
+	return false, false
+}
+
+// ValidSlow decodes a JSON document with encoding/json and validates it with
+// santhosh-tekuri/jsonschema; wellFormed is false when it is not JSON.
+func (s *Schema) ValidSlow(data []byte) (valid, wellFormed bool) {
+	v, err := decodeJSON(data)
+	if err != nil {
+		return false, false
+	}
+	err = s.safeValidate(v)
+	return err == nil, true
+}
+
+// errUnvalidatable reports a value santhosh-tekuri/jsonschema panicked on
+// (v6.0.3 does on numbers big.Rat cannot parse, such as 1e10000000).
+var errUnvalidatable = errors.New("value cannot be validated (number out of range)")
+
+// safeValidate is santhosh's Validate, turning a panic into an error.
+func (s *Schema) safeValidate(v any) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = errUnvalidatable
+		}
+	}()
+	return s.slow.Validate(v)
+}
+
+func compile(b *bundle.Bundle, old map[string]*Schema, opts Options) (*Validators, error) {
+	v := &Validators{
+		ops:     make([]*Operation, len(b.Operations)),
+		schemas: map[string]*Schema{},
+		opts:    opts,
+		printer: message.NewPrinter(language.English),
+	}
+	schema := func(root json.RawMessage) (*Schema, error) {
+		if root == nil {
+			return nil, nil
+		}
+		doc, err := b.SchemaDocument(root)
+		if err != nil {
+			return nil, err
+		}
+		key := string(doc)
+		if s := v.schemas[key]; s != nil {
+			return s, nil
+		}
+		s := old[key]
+		if s == nil {
+			if s, err = compileSchema(doc); err != nil {
+				return nil, err
+			}
+		}
+		if opts.NoFastPath {
+			c := *s
+			c.fast = nil
+			s = &c
+		}
+		v.schemas[key] = s
+		return s, nil
+	}
+	for i := range b.Operations {
+		bop := &b.Operations[i]
+		op := &Operation{printer: v.printer, body: bop.Body}
+		for _, p := range bop.Params {
+			s, err := schema(p.Schema)
+			if err != nil {
+				return nil, fmt.Errorf("operation %s: parameter %q: %w", bop.ID, p.Name, err)
+			}
+			op.params = append(op.params, param{Param: p, schema: s, pointer: "/" + p.In + "/" + escapePointer(p.Name)})
+		}
+		if bop.Body != nil {
+			for _, mt := range bop.Body.Content {
+				s, err := schema(mt.Schema)
+				if err != nil {
+					return nil, fmt.Errorf("operation %s: body %s: %w", bop.ID, mt.Type, err)
+				}
+				op.media = append(op.media, s)
+				enc := map[string]bundle.Encoding{}
+				for _, e := range mt.Encoding {
+					enc[e.Name] = e
+				}
+				op.encodings = append(op.encodings, enc)
+			}
+		}
+		v.ops[i] = op
+	}
+	return v, nil
+}
+
+// Operation returns the validator of b.Operations[i], or nil.
+func (v *Validators) Operation(i int) *Operation {
+	if i < 0 || i >= len(v.ops) {
+		return nil
+	}
+	return v.ops[i]
+}
+
+// schemaURL names every compiled document; each is its own resource.
+const schemaURL = "gwc:request-schema.json"
+
+// compileSchema compiles one self-contained schema document.
+func compileSchema(doc []byte) (*Schema, error) {
+	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	for name, f := range assertedFormats {
+		c.RegisterFormat(f.santhosh(name))
+	}
+	for _, name := range annotationFormats {
+		c.RegisterFormat(&jsonschema.Format{Name: name, Validate: func(any) error { return nil }})
+	}
+	if err := c.AddResource(schemaURL, parsed); err != nil {
+		return nil, err
+	}
+	slow, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Schema{slow: slow, fast: compileFast(parsed), shape: shapeOf(parsed)}, nil
+}
+
+// validateJSON validates a JSON document: the fast path when it can decide
+// that the document is valid, else a full decode and santhosh, whose errors
+// are appended to errs with pointers under prefix.
+func (s *Schema) validateJSON(data []byte, prefix string, p *message.Printer, errs []FieldError) []FieldError {
+	if s.fast != nil && validateFast(s.fast, data) == ok {
+		return errs
+	}
+	v, err := decodeJSON(data)
+	if err != nil {
+		return append(errs, FieldError{Pointer: prefix, Detail: "not valid JSON: " + err.Error()})
+	}
+	return s.validateValue(v, prefix, p, errs)
+}
+
+// validateValue validates a decoded value with santhosh.
+func (s *Schema) validateValue(v any, prefix string, p *message.Printer, errs []FieldError) []FieldError {
+	err := s.safeValidate(v)
+	if err == nil {
+		return errs
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return append(errs, FieldError{Pointer: prefix, Detail: err.Error()})
+	}
+	return flatten(ve, prefix, p, errs)
+}
+
+// flatten appends one FieldError per leaf of a santhosh error tree; anyOf
+// and oneOf failures are reported as themselves, not per branch.
+func flatten(ve *jsonschema.ValidationError, prefix string, p *message.Printer, errs []FieldError) []FieldError {
+	switch ve.ErrorKind.(type) {
+	case *kind.AnyOf, *kind.OneOf:
+	default:
+		if len(ve.Causes) > 0 {
+			for _, c := range ve.Causes {
+				errs = flatten(c, prefix, p, errs)
+			}
+			return errs
+		}
+	}
+	ptr := prefix
+	for _, tok := range ve.InstanceLocation {
+		ptr += "/" + escapePointer(tok)
+	}
+	return append(errs, FieldError{Pointer: ptr, Detail: ve.ErrorKind.LocalizedString(p)})
+}
+
+// decodeJSON decodes one JSON document as santhosh expects it (UseNumber).
+func decodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, errors.New("data after the JSON value")
+	}
+	return v, nil
+}
+
+// escapePointer escapes a JSON pointer token (RFC 6901).
+func escapePointer(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '~' || s[i] == '/' {
+			var b bytes.Buffer
+			for j := 0; j < len(s); j++ {
+				switch s[j] {
+				case '~':
+					b.WriteString("~0")
+				case '/':
+					b.WriteString("~1")
+				default:
+					b.WriteByte(s[j])
+				}
+			}
+			return b.String()
+		}
+	}
+	return s
+}
+
+// shape is what decoding needs to know of a schema: its possible types and
+// those of its items and properties.
+type shape struct {
+	types uint8
+	items *shape
+	props map[string]*shape
+}
+
+// shapeOf summarises a decoded schema document.
+func shapeOf(doc any) *shape {
+	var defs map[string]any
+	if m, isObj := doc.(map[string]any); isObj {
+		defs, _ = m["$defs"].(map[string]any)
+	}
+	return shapeAt(doc, defs, 0)
+}
+
+func shapeAt(v any, defs map[string]any, depth int) *shape {
+	sh := &shape{}
+	m, isObj := v.(map[string]any)
+	if !isObj || depth > 16 {
+		return sh
+	}
+	if t, has := m["type"]; has {
+		sh.types, _ = parseTypes(t)
+	}
+	merge := func(o *shape) {
+		sh.types |= o.types
+		if sh.items == nil {
+			sh.items = o.items
+		}
+		for k, p := range o.props {
+			if sh.props == nil {
+				sh.props = map[string]*shape{}
+			}
+			if _, has := sh.props[k]; !has {
+				sh.props[k] = p
+			}
+		}
+	}
+	if ref, isStr := m["$ref"].(string); isStr {
+		if name, cut := cutPrefix(ref, "#/$defs/"); cut {
+			merge(shapeAt(defs[name], defs, depth+1))
+		}
+	}
+	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {
+		if list, isArr := m[kw].([]any); isArr {
+			for _, s := range list {
+				merge(shapeAt(s, defs, depth+1))
+			}
+		}
+	}
+	if items, has := m["items"]; has {
+		sh.items = shapeAt(items, defs, depth+1)
+	}
+	if props, isObj := m["properties"].(map[string]any); isObj {
+		if sh.props == nil {
+			sh.props = map[string]*shape{}
+		}
+		for k, p := range props {
+			sh.props[k] = shapeAt(p, defs, depth+1)
+		}
+	}
+	return sh
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// coerce turns a parameter or form string into the JSON value its schema
+// types call for: a number or boolean when it reads as one and the schema
+// allows it, else the string (which validation then reports if the schema
+// wants something else).
+func coerce(s string, types uint8) any {
+	if types&(tInteger|tNumber) != 0 && isNumber(s) {
+		return json.Number(s)
+	}
+	if types&tBool != 0 && (s == "true" || s == "false") {
+		return s == "true"
+	}
+	if types&tNull != 0 && types&tString == 0 && s == "" {
+		return nil
+	}
+	return s
+}
+
+// isNumber reports whether s is a JSON number.
+func isNumber(s string) bool {
+	w := walker{data: unsafe.Slice(unsafe.StringData(s), len(s))} // read only
+	return s != "" && w.num(0) == len(s)
+}
+
+// itoa is strconv.Itoa, for pointers.
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,233 @@
+package validate
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+)
+
+// req is a Request from literal parts.
+type req struct {
+	path   map[string]string
+	query  string
+	header http.Header
+}
+
+func (r *req) PathValue(name string) string { return r.path[name] }
+func (r *req) RawQuery() string             { return r.query }
+func (r *req) Header(name string) []string  { return r.header.Values(name) }
+
+var defs = map[string]json.RawMessage{
+	"Pet": json.RawMessage(`{"type":"object","required":["name"],"additionalProperties":false,"properties":{
+		"name":{"type":"string","minLength":1,"maxLength":20},
+		"tag":{"type":"string","enum":["cat","dog"]},
+		"age":{"type":"integer","format":"int32","minimum":0},
+		"born":{"type":"string","format":"date"},
+		"toys":{"type":"array","maxItems":2,"items":{"$ref":"#/$defs/Toy"}}}}`),
+	"Toy": json.RawMessage(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer","format":"int64"}}}`),
+}
+
+func testOperation(t *testing.T) *Operation {
+	t.Helper()
+	b := &bundle.Bundle{Defs: defs, Operations: []bundle.Operation{{
+		ID: "addPet",
+		Params: []bundle.Param{
+			{Name: "id", In: "path", Required: true, Style: "simple", Type: "integer", Schema: json.RawMessage(`{"type":"integer","minimum":1}`)},
+			{Name: "limit", In: "query", Style: "form", Explode: true, Type: "integer", Schema: json.RawMessage(`{"type":"integer","maximum":100}`)},
+			{Name: "tags", In: "query", Style: "form", Explode: true, Type: "array", Schema: json.RawMessage(`{"type":"array","items":{"type":"string","enum":["a","b"]}}`)},
+			{Name: "ids", In: "query", Style: "pipeDelimited", Type: "array", Schema: json.RawMessage(`{"type":"array","items":{"type":"integer"}}`)},
+			{Name: "filter", In: "query", Style: "deepObject", Explode: true, Type: "object", Schema: json.RawMessage(`{"type":"object","properties":{"min":{"type":"number"}},"additionalProperties":false}`)},
+			{Name: "X-Flag", In: "header", Required: true, Style: "simple", Type: "boolean", Schema: json.RawMessage(`{"type":"boolean"}`)},
+			{Name: "session", In: "cookie", Style: "form", Explode: true, Schema: json.RawMessage(`{"type":"string","pattern":"^s[0-9]+$"}`)},
+		},
+		Body: &bundle.RequestBody{Required: true, Content: []bundle.MediaType{
+			{Type: "application/*+json", Schema: json.RawMessage(`{"$ref":"#/$defs/Pet"}`)},
+			{Type: "application/json", Schema: json.RawMessage(`{"$ref":"#/$defs/Pet"}`)},
+			{Type: "application/x-www-form-urlencoded", Schema: json.RawMessage(`{"type":"object","required":["Name"],"properties":{
+				"Name":{"type":"string"},"Count":{"type":"integer"},"On":{"type":"boolean"},"Events":{"type":"array","items":{"type":"string"}},
+				"Csv":{"type":"array","items":{"type":"integer"}},"Meta":{"type":"object","required":["k"]}}}`),
+				Encoding: []bundle.Encoding{{Name: "Csv", Style: "form", Explode: false}, {Name: "Meta", ContentType: "application/json"}}},
+			{Type: "multipart/form-data", Schema: json.RawMessage(`{"type":"object","required":["file"],"properties":{"file":{"type":"string","format":"binary"},"n":{"type":"integer"}}}`)},
+		}},
+	}}}
+	v, err := Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Operation(0)
+}
+
+func pointers(e *Error) string {
+	if e == nil {
+		return ""
+	}
+	var ps []string
+	for _, f := range e.Errors {
+		ps = append(ps, f.Pointer)
+	}
+	return strings.Join(ps, " ")
+}
+
+func TestParams(t *testing.T) {
+	op := testOperation(t)
+	tests := []struct {
+		name   string
+		path   string
+		query  string
+		header http.Header
+		want   string // failing pointers, space-separated
+	}{
+		{"valid", "7", "limit=10&tags=a&tags=b&ids=1|2&filter[min]=1.5", http.Header{"X-Flag": {"true"}, "Cookie": {"session=s12"}}, ""},
+		{"minimal", "7", "", http.Header{"X-Flag": {"false"}}, ""},
+		{"path not integer", "x", "", http.Header{"X-Flag": {"true"}}, "/path/id"},
+		{"path below minimum", "0", "", http.Header{"X-Flag": {"true"}}, "/path/id"},
+		{"query over maximum", "1", "limit=101", http.Header{"X-Flag": {"true"}}, "/query/limit"},
+		{"query escaped", "1", "l%69mit=1%30", http.Header{"X-Flag": {"true"}}, ""},
+		{"array item", "1", "tags=a&tags=c", http.Header{"X-Flag": {"true"}}, "/query/tags/1"},
+		{"pipe item", "1", "ids=1|x", http.Header{"X-Flag": {"true"}}, "/query/ids/1"},
+		{"deep object extra", "1", "filter[max]=3", http.Header{"X-Flag": {"true"}}, "/query/filter"},
+		{"header missing", "1", "", http.Header{}, "/header/X-Flag"},
+		{"header not boolean", "1", "", http.Header{"X-Flag": {"yes"}}, "/header/X-Flag"},
+		{"cookie pattern", "1", "", http.Header{"X-Flag": {"true"}, "Cookie": {"a=b; session=x1"}}, "/cookie/session"},
+		{"several", "0", "limit=x", http.Header{}, "/path/id /query/limit /header/X-Flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := op.Params(&req{path: map[string]string{"id": tt.path}, query: tt.query, header: tt.header})
+			if got := pointers(e); got != tt.want {
+				t.Errorf("failing %q, want %q (%v)", got, tt.want, e)
+			}
+			if e != nil && e.Status != 400 {
+				t.Errorf("status %d", e.Status)
+			}
+		})
+	}
+}
+
+func TestBody(t *testing.T) {
+	op := testOperation(t)
+	mp := "--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--XX\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n%s\r\n--XX--\r\n"
+	tests := []struct {
+		name, ct, body string
+		limit          int64
+		status         int
+		want           string
+	}{
+		{"json valid", "application/json", `{"name":"Rex","tag":"dog","age":3,"born":"2020-01-31","toys":[{"id":1}]}`, 0, 0, ""},
+		{"json charset", "Application/JSON; charset=utf-8", `{"name":"Rex"}`, 0, 0, ""},
+		{"suffix range", "application/vnd.pet+json", `{"name":"Rex"}`, 0, 0, ""},
+		{"json nested", "application/json", `{"name":"Rex","toys":[{"id":1},{"id":"x"}]}`, 0, 400, "/body/toys/1/id"},
+		{"json several", "application/json", `{"name":"","tag":"cow","age":-1,"born":"2020-13-01","x":1}`, 0, 400, ""},
+		{"json int32", "application/json", `{"name":"a","age":2147483648}`, 0, 400, "/body/age"},
+		{"json required", "application/json", `{}`, 0, 400, "/body"},
+		{"json malformed", "application/json", `{"name":`, 0, 400, "/body"},
+		{"missing body", "application/json", ``, 0, 400, "/body"},
+		{"undeclared type", "text/plain", `hi`, 0, 415, ""},
+		{"no content type", "", `hi`, 0, 415, ""},
+		{"over limit", "application/json", `{"name":"Rex"}`, 5, 413, ""},
+		{"form valid", "application/x-www-form-urlencoded", `Name=a+b&Count=3&On=true&Events=x&Events=y&Csv=1,2&Meta=%7B%22k%22%3A1%7D`, 0, 0, ""},
+		{"form invalid", "application/x-www-form-urlencoded", `Count=x&Csv=1,y&Meta=%7B%7D`, 0, 400, "/body /body/Count /body/Csv/1 /body/Meta"},
+		{"multipart valid", "multipart/form-data; boundary=XX", fmtBody(mp, "4"), 0, 0, ""},
+		{"multipart invalid", "multipart/form-data; boundary=XX", fmtBody(mp, "four"), 0, 400, "/body/n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, e := op.Body(tt.ct, strings.NewReader(tt.body), tt.limit)
+			status := 0
+			if e != nil {
+				status = e.Status
+			}
+			if status != tt.status {
+				t.Fatalf("status %d, want %d (%v)", status, tt.status, e)
+			}
+			if tt.want != "" {
+				if got := pointers(e); !samePointers(got, tt.want) {
+					t.Errorf("failing %q, want %q (%v)", got, tt.want, e)
+				}
+			}
+			if e != nil {
+				var doc map[string]any
+				if err := json.Unmarshal(e.Problem(), &doc); err != nil || doc["status"] != float64(status) || doc["title"] == "" {
+					t.Errorf("problem %s: %v", e.Problem(), err)
+				}
+			}
+		})
+	}
+}
+
+func fmtBody(f, n string) string { return strings.Replace(f, "%s", n, 1) }
+
+// samePointers compares space-separated pointer sets.
+func samePointers(a, b string) bool {
+	as, bs := strings.Fields(a), strings.Fields(b)
+	set := map[string]bool{}
+	for _, p := range as {
+		set[p] = true
+	}
+	for _, p := range bs {
+		if !set[p] {
+			return false
+		}
+	}
+	return len(bs) <= len(as)
+}
+
+func TestFormatsAsserted(t *testing.T) {
+	tests := []struct {
+		format, value string
+		valid         bool
+	}{
+		{"byte", `"aGk="`, true}, {"byte", `"aGk"`, false},
+		{"date", `"2024-02-29"`, true}, {"date", `"2023-02-29"`, false},
+		{"date-time", `"2024-01-01T10:00:00Z"`, true}, {"date-time", `"2024-01-01"`, false},
+		{"int32", `2147483647`, true}, {"int32", `2147483648`, false}, {"int32", `1e3`, true},
+		{"int64", `9223372036854775808`, false}, {"float", `1e39`, false}, {"double", `1e308`, true},
+		{"email", `"not an email"`, true}, {"uuid", `"x"`, true}, {"ipv4", `"x"`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format+" "+tt.value, func(t *testing.T) {
+			s, err := compileSchema([]byte(`{"format":"` + tt.format + `"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, _ := decodeJSON([]byte(tt.value))
+			if got := s.slow.Validate(v) == nil; got != tt.valid {
+				t.Errorf("santhosh valid=%v, want %v", got, tt.valid)
+			}
+			if got := validateFast(s.fast, []byte(tt.value)); (got == ok) != tt.valid {
+				t.Errorf("fast %v, want valid=%v", got, tt.valid)
+			}
+		})
+	}
+}
+
+func TestProblem(t *testing.T) {
+	e := invalid([]FieldError{{Pointer: "/query/limit", Detail: "must be <= 100"}})
+	want := `{"type":"about:blank","title":"Bad Request","status":400,"detail":"the request is invalid","errors":[{"pointer":"/query/limit","detail":"must be <= 100"}]}`
+	if got := string(e.Problem()); got != want {
+		t.Errorf("got %s", got)
+	}
+}
+
+func TestParamsAllocs(t *testing.T) {
+	op := testOperation(t)
+	r := &req{path: map[string]string{"id": "7"}, query: "limit=10", header: http.Header{"X-Flag": {"true"}}}
+	// Only the scalar params: drop the array/object ones.
+	scalar := &Operation{printer: op.printer}
+	for _, p := range op.params {
+		if p.Type != "array" && p.Type != "object" {
+			scalar.params = append(scalar.params, p)
+		}
+	}
+	if e := scalar.Params(r); e != nil {
+		t.Fatal(e)
+	}
+	if n := testing.AllocsPerRun(100, func() { scalar.Params(r) }); n != 0 {
+		t.Errorf("%v allocs per run, want 0", n)
+	}
+	_ = url.Values{}
+}
