@@ -138,6 +138,19 @@ func benchmarkGWCBody(b *testing.B, opts validate.Options) {
 // body included.
 func BenchmarkValidateBodyGWC(b *testing.B) { benchmarkGWCBody(b, validate.Options{}) }
 
+// BenchmarkValidateBodyBytesGWC is BenchmarkValidateBodyGWC without the
+// read: the body already in memory (Operation.BodyBytes).
+func BenchmarkValidateBodyBytesGWC(b *testing.B) {
+	op := gwcOperation(b, validate.Options{}, "addPet")
+	b.SetBytes(int64(len(petBody)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if e := op.BodyBytes("application/json", petBody); e != nil {
+			b.Fatal(e)
+		}
+	}
+}
+
 // BenchmarkValidateBodyStraightforward is encoding/json into any, then
 // santhosh-tekuri/jsonschema: gwc without its fast path.
 func BenchmarkValidateBodyStraightforward(b *testing.B) {

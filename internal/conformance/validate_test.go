@@ -21,7 +21,7 @@ func TestFastPathAgreesOnCorpus(t *testing.T) {
 			if err != nil || ds.Err() != nil {
 				t.Fatal(err, ds.Err())
 			}
-			v, err := validate.Compile(b)
+			v, err := validate.CompileOptions(b, validate.Options{Eager: true})
 			if err != nil {
 				t.Fatal(err)
 			}

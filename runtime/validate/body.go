@@ -28,7 +28,7 @@ func (o *Operation) Body(contentType string, body io.Reader, limit int64) ([]byt
 	var data []byte
 	if body != nil {
 		var err error
-		data, err = readLimited(body, limit)
+		data, err = o.read(body, limit)
 		if err != nil {
 			return nil, &Error{Status: http.StatusBadRequest, Detail: "reading the body: " + err.Error()}
 		}
@@ -254,9 +254,36 @@ func (o *Operation) multipart(i int, contentType string, data []byte) (map[strin
 
 func quote(s string) string { return `"` + s + `"` }
 
-// readLimited reads r to its end, or to one byte past limit.
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	buf := make([]byte, 0, min(limit+1, 4096))
+// maxPooledBody is the largest read buffer kept for reuse; a body read into
+// a larger one is returned as it is, without a copy.
+const maxPooledBody = 64 << 10
+
+// read reads r to its end, or to one byte past limit, into a pooled buffer,
+// and returns a copy of exactly the bytes read: the caller keeps it, and a
+// small body then costs one allocation of its own size rather than a
+// growing, zeroed buffer.
+func (o *Operation) read(r io.Reader, limit int64) ([]byte, error) {
+	var bp *[]byte
+	if o.bufs != nil {
+		bp, _ = o.bufs.Get().(*[]byte)
+	}
+	if bp == nil {
+		b := make([]byte, 0, 4096)
+		bp = &b
+	}
+	buf, err := readLimited((*bp)[:0], r, limit)
+	if cap(buf) > maxPooledBody || o.bufs == nil {
+		return buf, err // handed over; the pool gets a fresh buffer later
+	}
+	out := make([]byte, len(buf))
+	copy(out, buf)
+	*bp = buf[:0]
+	o.bufs.Put(bp)
+	return out, err
+}
+
+// readLimited appends r to buf up to its end, or to one byte past limit.
+func readLimited(buf []byte, r io.Reader, limit int64) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

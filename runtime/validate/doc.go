@@ -1,17 +1,25 @@
 // Package validate validates requests against a bundle's schemas: path,
 // query, header and cookie parameters, and bodies per media type.
 //
-// Compile compiles every parameter and body schema of a bundle once
-// (santhosh-tekuri/jsonschema v6, draft 2020-12, one resource per schema
-// document from Bundle.SchemaDocument; identical documents compile once, and
-// Reload reuses the previous bundle's compiled schemas). An Operation then
-// validates requests: Params reads a Request (an interface, so that no HTTP
-// engine is assumed) and Body reads and checks the body. Failures are an
+// Compile compiles every parameter and body schema of a bundle: eagerly,
+// only what the fast path needs (each of Bundle.Defs decoded once);
+// santhosh-tekuri/jsonschema v6 (draft 2020-12, one resource per schema
+// document from Bundle.SchemaDocument) compiles each schema lazily, once, on
+// the first request the fast path does not accept, or in Validators.Warm,
+// or up front with Options.Eager. Identical schema roots compile once, and
+// Reload reuses the previous bundle's santhosh schemas whose document did not
+// change. A schema that fails to compile lazily (a checked bundle's never
+// does; Eager reports it from Compile) makes its requests a 500 Error:
+// they are neither accepted unvalidated nor blamed on the client.
+//
+// An Operation validates requests: Params reads a Request (an interface, so
+// that no HTTP engine is assumed) and Body reads and checks the body (read
+// into a pooled buffer, returned as an exact-size copy). Failures are an
 // *Error: 400 with one FieldError per failing field, named by a JSON
 // pointer into the request ("/query/limit", "/body/items/0/name"), 413 when
 // the body exceeds the limit (counted while reading, Content-Length is not
-// trusted), 415 when no declared media type matches. Error.Problem renders
-// RFC 9457 problem+json with an "errors" member.
+// trusted), 415 when no declared media type matches, 500 as above.
+// Error.Problem renders RFC 9457 problem+json with an "errors" member.
 //
 // # Formats
 //

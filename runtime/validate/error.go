@@ -19,8 +19,9 @@ type FieldError struct {
 // Error is a rejected request: the HTTP status to answer with and what
 // failed. It renders as RFC 9457 problem details with Problem.
 type Error struct {
-	// Status is 400 (invalid), 413 (body over the limit) or 415 (media type
-	// not accepted).
+	// Status is 400 (invalid), 413 (body over the limit), 415 (media type
+	// not accepted), or 500 when a schema failed to compile lazily (which
+	// the compiler's checks should make impossible; see Options.Eager).
 	Status int
 	Detail string
 	Errors []FieldError
@@ -59,10 +60,23 @@ func (e *Error) Problem() []byte {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// invalid returns the 400 error for errs, or nil when there are none.
+// detailNoValidator marks the FieldError of a value whose schema failed to
+// compile (lazily: Compile compiles only the fast path unless
+// Options.Eager). It should never happen, the compiler having checked every
+// schema; when it does the request is answered 500, not accepted
+// unvalidated, and not blamed on the client.
+const detailNoValidator = "gwc: the schema validator is unavailable (the schema failed to compile)"
+
+// invalid returns the 400 error for errs, or nil when there are none; a
+// 500 when a schema could not be compiled.
 func invalid(errs []FieldError) *Error {
 	if len(errs) == 0 {
 		return nil
+	}
+	for _, f := range errs {
+		if f.Detail == detailNoValidator {
+			return &Error{Status: http.StatusInternalServerError, Detail: "the request could not be validated: a schema failed to compile"}
+		}
 	}
 	detail := "the request is invalid"
 	if len(errs) > 1 {

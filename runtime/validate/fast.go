@@ -2,8 +2,10 @@ package validate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math/big"
+	"math/bits"
 	"regexp"
 	"strconv"
 	"unicode/utf8"
@@ -60,6 +62,7 @@ type node struct {
 	// object
 	objectKeys bool           // any object keyword is present
 	props      map[string]int // name → index into propNodes
+	propNames  []string       // by index, when few enough to search in order
 	propNodes  []*node        // nil for a required-only name
 	required   uint64         // bits of props that are required
 	addl       *node          // additionalProperties schema; nil: absent or true
@@ -73,6 +76,7 @@ type node struct {
 	// string
 	minLen, maxLen int // -1: absent
 	pattern        *regexp.Regexp
+	classPattern   *classPattern // pattern's fast form, when it has one
 
 	// number
 	min, max, exMin, exMax, multipleOf *big.Rat
@@ -86,19 +90,30 @@ type node struct {
 
 // fastCompiler compiles a decoded schema document to nodes.
 type fastCompiler struct {
-	defs map[string]any
+	defs defLookup
 	done map[string]*node // compiled definitions, for $ref cycles
 }
 
-// compileFast returns the fast node of a decoded schema document, or nil
-// when the document uses a keyword the fast path does not implement.
-func compileFast(doc any) *node {
-	fc := &fastCompiler{done: map[string]*node{}}
+// defLookup returns the decoded definition NAME ("#/$defs/NAME").
+type defLookup func(name string) (any, bool)
+
+// docDefs looks definitions up in a decoded self-contained document's $defs.
+func docDefs(doc any) defLookup {
+	var defs map[string]any
 	if m, isObj := doc.(map[string]any); isObj {
-		if d, isDefs := m["$defs"].(map[string]any); isDefs {
-			fc.defs = d
-		}
+		defs, _ = m["$defs"].(map[string]any)
 	}
+	return func(name string) (any, bool) {
+		d, has := defs[name]
+		return d, has
+	}
+}
+
+// compileFast returns the fast node of a decoded schema, its definitions
+// found by defs, or nil when it uses a keyword the fast path does not
+// implement.
+func compileFast(doc any, defs defLookup) *node {
+	fc := &fastCompiler{defs: defs, done: map[string]*node{}}
 	n, good := fc.compile(doc, 0)
 	if !good {
 		return nil
@@ -279,6 +294,12 @@ func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
 	if len(n.propNodes) > 64 {
 		return nil, false
 	}
+	if len(n.propNodes) <= maxLinearProps {
+		n.propNames = make([]string, len(n.propNodes))
+		for name, i := range n.props {
+			n.propNames[i] = name
+		}
+	}
 	if v, has := m["additionalProperties"]; has {
 		n.objectKeys = true
 		if b, isBool := v.(bool); isBool {
@@ -321,6 +342,7 @@ func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
 			return nil, false
 		}
 		n.pattern = re
+		n.classPattern = newClassPattern(p, re)
 	}
 
 	// number
@@ -373,7 +395,7 @@ func (fc *fastCompiler) def(ref string, depth int) (*node, bool) {
 			return nil, false // escaped names are left to santhosh
 		}
 	}
-	s, has := fc.defs[name]
+	s, has := fc.defs(name)
 	if !has {
 		return nil, false
 	}
@@ -582,7 +604,7 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 				return 0, fail
 			}
 		}
-		if n.pattern != nil && !n.pattern.Match(str) {
+		if n.pattern != nil && !n.matchPattern(str) {
 			return 0, fail
 		}
 	case tNumber:
@@ -704,7 +726,7 @@ func (w *walker) bareString(n *node) (int, result) {
 			return 0, fail
 		}
 	}
-	if n.pattern != nil && !n.pattern.Match(str) {
+	if n.pattern != nil && !n.matchPattern(str) {
 		return 0, fail
 	}
 	if n.ref != nil || n.allOf != nil || n.anyOf != nil || n.oneOf != nil || n.not != nil {
@@ -742,7 +764,7 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 		}
 		i = w.ws(i + 1)
 		var sub *node
-		if idx, declared := n.props[string(key)]; declared {
+		if idx, declared := n.prop(key); declared {
 			if seen&(1<<idx) != 0 {
 				return 0, unsure // a duplicate name: encoding/json keeps the last
 			}
@@ -802,6 +824,24 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 		return 0, fail
 	}
 	return i + 1, ok
+}
+
+// maxLinearProps is the most declared names looked up by comparing them in
+// order, which beats hashing for a few short names.
+const maxLinearProps = 16
+
+// prop returns the index of the declared name key.
+func (n *node) prop(key []byte) (int, bool) {
+	if n.propNames == nil {
+		i, has := n.props[string(key)]
+		return i, has
+	}
+	for i, name := range n.propNames {
+		if len(name) == len(key) && name == string(key) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // array walks the elements of the array at i.
@@ -924,12 +964,24 @@ func (w *walker) skip(i, depth int) int {
 // -1 when it is malformed), its raw content, and whether that content is
 // plain: printable ASCII with no escape, so that it is the string itself.
 func (w *walker) str(i int) (int, []byte, bool) {
+	d := w.data
 	plain := true
-	for j := i + 1; j < len(w.data); j++ {
-		c := w.data[j]
-		switch {
+	j := i + 1
+	for {
+		// Eight bytes at a time to the next byte that needs a look.
+		for j+8 <= len(d) {
+			if m := special(binary.LittleEndian.Uint64(d[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		if j >= len(d) {
+			return -1, nil, false
+		}
+		switch c := d[j]; {
 		case c == '"':
-			return j + 1, w.data[i+1 : j], plain
+			return j + 1, d[i+1 : j], plain
 		case c == '\\':
 			plain = false
 			j++ // the escaped byte cannot end the string
@@ -938,8 +990,23 @@ func (w *walker) str(i int) (int, []byte, bool) {
 		case c >= 0x80:
 			plain = false
 		}
+		j++
 	}
-	return -1, nil, false
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special returns a mask whose lowest set bit is the high bit of the first
+// byte of x (little-endian) that is '"', '\\', a control character or not
+// ASCII; 0 when there is none. (The "has zero byte" trick: its lowest set
+// bit is exact, only bits above it may be spurious.)
+func special(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	b := x ^ (ones * '\\')
+	return ((q - ones) &^ q & highs) | ((b - ones) &^ b & highs) | ((x - ones*0x20) &^ x & highs) | (x & highs)
 }
 
 // validString reports whether a string's raw content has only valid
@@ -1066,7 +1133,14 @@ func intBoundsCheck(n *node, num []byte) (result, bool) {
 // isIntegerLiteral reports whether a JSON number has an integral value, as
 // santhosh decides it (1.0 and 1e2 are integers).
 func isIntegerLiteral(num []byte) bool {
-	if bytes.IndexAny(num, ".eE") < 0 {
+	plain := true
+	for _, c := range num {
+		if c == '.' || c == 'e' || c == 'E' {
+			plain = false
+			break
+		}
+	}
+	if plain {
 		return true
 	}
 	r, good := new(big.Rat).SetString(string(num))

@@ -86,20 +86,103 @@ func isBase64(s string) bool {
 	return true
 }
 
+// isDate is time.Parse(time.DateOnly, s) == nil. The common shape is
+// checked by hand; anything else is left to time.Parse, so that the answer
+// is always its.
 func isDate(s string) bool {
+	if len(s) == 10 && plainDate(s) {
+		return true
+	}
 	_, err := time.Parse(time.DateOnly, s)
 	return err == nil
 }
 
+// isDateTime is time.Parse(time.RFC3339Nano, s) == nil, the common shape
+// ("2006-01-02T15:04:05", up to 9 fraction digits, "Z" or "±hh:mm")
+// checked by hand, anything else by time.Parse.
 func isDateTime(s string) bool {
+	if plainDateTime(s) {
+		return true
+	}
 	_, err := time.Parse(time.RFC3339Nano, s)
 	return err == nil
+}
+
+// two returns the 2-digit number at s[i:], or -1.
+func two(s string, i int) int {
+	a, b := s[i], s[i+1]
+	if a < '0' || a > '9' || b < '0' || b > '9' {
+		return -1
+	}
+	return int(a-'0')*10 + int(b-'0')
+}
+
+// plainDate reports whether s begins with a valid YYYY-MM-DD.
+func plainDate(s string) bool {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	hi, lo, month, day := two(s, 0), two(s, 2), two(s, 5), two(s, 8)
+	if hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	year := hi*100 + lo
+	days := [13]int{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
+}
+
+// plainDateTime reports whether s is a date-time of the common shape.
+func plainDateTime(s string) bool {
+	if len(s) < 20 || !plainDate(s) || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return false
+	}
+	if h, m, sec := two(s, 11), two(s, 14), two(s, 17); h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 59 {
+		return false
+	}
+	i := 19
+	if s[i] == '.' {
+		j := i + 1
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		if j == i+1 || j-i-1 > 9 {
+			return false
+		}
+		i = j
+	}
+	switch rest := s[i:]; {
+	case rest == "Z":
+		return true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		h, m := two(rest, 1), two(rest, 4)
+		return h >= 0 && h <= 23 && m >= 0 && m <= 59
+	}
+	return false
 }
 
 // intInRange reports whether the number literal s, when it is an integer,
 // fits in a signed integer of the given size; non-integers pass (type
 // decides about them).
 func intInRange(s string, bits int) bool {
+	// Up to 9 (int32) or 18 (int64) digits always fit.
+	digits := s
+	if digits != "" && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if short := len(digits) > 0 && (len(digits) <= 9 || (bits == 64 && len(digits) <= 18)); short {
+		for i := 0; i < len(digits); i++ {
+			if digits[i] < '0' || digits[i] > '9' {
+				short = false
+				break
+			}
+		}
+		if short {
+			return true
+		}
+	}
 	if _, err := strconv.ParseInt(s, 10, bits); err == nil {
 		return true
 	}

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"testing"
+	"time"
 )
 
 // agreementSchemas exercise every keyword the fast path compiles.
@@ -12,6 +13,7 @@ var agreementSchemas = []string{
 	`{"oneOf":[{"type":"object","required":["x"]},{"type":"object","required":["y"]}],"allOf":[{"properties":{"x":{"format":"int32"},"y":{"format":"byte"}}}]}`,
 	`{"$ref":"#/$defs/T","$defs":{"T":{"type":"object","properties":{"c":{"$ref":"#/$defs/T"},"n":{"type":"number","exclusiveMinimum":0,"format":"float"}},"additionalProperties":false}}}`,
 	`{"type":"object","required":["r"],"additionalProperties":false}`,
+	`{"type":"object","properties":{"p":{"type":"string","pattern":"^[a-z0-9-]+$"},"q":{"pattern":"^[A-Z_]{2,4}$"},"r":{"pattern":"^.*$"},"i":{"format":"int64"},"j":{"format":"int32"},"d":{"format":"date-time"},"e":{"format":"date"},"s":{"type":"string","maxLength":12}}}`,
 }
 
 // agreementSeeds are instances, valid and not, for the schemas above.
@@ -20,6 +22,11 @@ var agreementSeeds = []string{
 	`[1,"x",2,null]`, `[1,{"k":[1.0]}]`, `[2]`, `[]`, `"2020-01-02"`, `"2020-01-01"`, `1.5`, `1e3`, `1000.0001`, `-0.5`,
 	`{"x":1}`, `{"x":1,"y":"aGk="}`, `{"y":"aGk"}`, `{"x":2147483648}`, `{"c":{"c":{"n":1}}}`, `{"c":{"n":0}}`, `{"c":{"m":1}}`,
 	`{"n":1e39}`, `{"r":1}`, `{}`, ` {"a" : 4 } `, `{"a":4}x`, `{"a":04}`, `"\ud800"`, "\"\xff\"", `{"a":-2.5}`,
+	`{"p":"abc-9","q":"AB_","r":"x\ny"}`, `{"p":"abc_9"}`, `{"p":""}`, `{"q":"ABCDE"}`, `{"q":"Aé"}`, `{"p":"ab\u00e9"}`,
+	`{"i":123456789012345678,"j":2147483647}`, `{"j":2147483648}`, `{"j":-2147483648}`, `{"i":-9223372036854775809}`,
+	`{"d":"2024-02-29T23:59:59.123+05:30","e":"2023-02-29"}`, `{"e":"2024-02-29","d":"1999-12-31T24:00:00Z"}`,
+	`{"s":"a long string with \"escapes\" and é","d":"2024-02-29t23:59:59Z"}`, `{"s":"twelve chars"}`,
+	`{"s":"thirteen chars", "p":"a-very-long-lowercase-name-0123456789-abcdefgh"}`,
 }
 
 func agreement(t *testing.T, s *Schema, data []byte) {
@@ -76,6 +83,33 @@ func FuzzValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, s := range schemas {
 			agreement(t, s, data)
+		}
+	})
+}
+
+// FuzzDateFormats asserts that the hand-written date and date-time checks
+// answer as time.Parse does.
+func FuzzDateFormats(f *testing.F) {
+	for _, s := range []string{"2024-02-29", "2023-02-29", "0000-01-01", "2024-13-01", "2024-1-01",
+		"2024-02-29T23:59:59Z", "2024-02-29T23:59:59.123456789+05:30", "2024-02-29T23:59:59.1234567890Z",
+		"2024-02-29T24:00:00Z", "2024-02-29T23:59:60Z", "2024-02-29T23:59:59+24:00", "2024-02-29T23:59:59-00:60",
+		"2024-02-29t23:59:59z", "2024-02-29T23:59:59.Z", "2024-02-29T23:59:59,5Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, errDate := time.Parse(time.DateOnly, s)
+		if isDate(s) != (errDate == nil) {
+			t.Fatalf("isDate(%q) = %v, time.Parse: %v", s, isDate(s), errDate)
+		}
+		_, err := time.Parse(time.RFC3339Nano, s)
+		if isDateTime(s) != (err == nil) {
+			t.Fatalf("isDateTime(%q) = %v, time.Parse: %v", s, isDateTime(s), err)
+		}
+		if plainDateTime(s) && err != nil {
+			t.Fatalf("plainDateTime(%q) accepts what time.Parse rejects: %v", s, err)
+		}
+		if len(s) == 10 && plainDate(s) && errDate != nil {
+			t.Fatalf("plainDate(%q) accepts what time.Parse rejects: %v", s, errDate)
 		}
 	})
 }

@@ -32,7 +32,7 @@ type param struct {
 
 // Params validates the path, query, header and cookie parameters of r. It
 // returns nil when they are valid, else a 400 Error naming each failing
-// parameter.
+// parameter (a 500 when a schema failed to compile lazily, see Compile).
 func (o *Operation) Params(r Request) *Error {
 	var errs []FieldError
 	for i := range o.params {

@@ -2,10 +2,13 @@ package validate
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -20,11 +23,13 @@ import (
 // indexed as Bundle.Operations.
 type Validators struct {
 	ops []*Operation
-	// schemas maps a schema document's bytes to its compiled form, so that
-	// identical schemas compile once, and Reload reuses them.
+	// schemas maps a schema root's bytes to its compiled form, so that
+	// identical schemas compile once, and Reload reuses their santhosh form
+	// when their document did not change.
 	schemas map[string]*Schema
 	opts    Options
 	printer *message.Printer
+	bufs    *sync.Pool // body read buffers (*[]byte)
 }
 
 // Operation validates the requests of one operation.
@@ -35,13 +40,47 @@ type Operation struct {
 	// encodings per body.Content, by field name.
 	encodings []map[string]bundle.Encoding
 	printer   *message.Printer
+	bufs      *sync.Pool
 }
 
 // Schema is one compiled schema document.
 type Schema struct {
-	slow  *jsonschema.Schema
+	slow  *slowSchema
 	fast  *node // nil when the schema uses a keyword the fast path lacks
 	shape *shape
+}
+
+// slowSchema is a schema's santhosh-tekuri form, compiled on first need
+// (or by Warm, or by Compile with Options.Eager), once: its document
+// (Bundle.SchemaDocument) is built then too, both being too slow for a
+// load (about a second on OpenAI's API).
+type slowSchema struct {
+	b    *bundle.Bundle // nil when doc is given
+	root json.RawMessage
+	once sync.Once
+	done atomic.Bool // set after once ran: doc, s and err are then read-only
+	doc  []byte
+	s    *jsonschema.Schema
+	err  error
+}
+
+// get compiles the schema the first time and returns it.
+func (l *slowSchema) get() (*jsonschema.Schema, error) {
+	l.once.Do(func() {
+		defer l.done.Store(true)
+		defer func() {
+			if r := recover(); r != nil {
+				l.err = fmt.Errorf("compiling the schema: panic: %v", r)
+			}
+		}()
+		if l.doc == nil {
+			if l.doc, l.err = l.b.SchemaDocument(l.root); l.err != nil {
+				return
+			}
+		}
+		l.s, l.err = compileSlow(l.doc)
+	})
+	return l.s, l.err
 }
 
 // Options tune Compile.
@@ -49,6 +88,12 @@ type Options struct {
 	// NoFastPath validates everything with encoding/json and santhosh only:
 	// for comparison and as a safety switch.
 	NoFastPath bool
+	// Eager compiles every schema with santhosh-tekuri/jsonschema in
+	// Compile, which then reports any that fails. Without it, each schema
+	// document compiles on its first request the fast path does not accept
+	// (or in Warm). Tests and conformance checks set it; servers should not
+	// (it costs about a second on OpenAI's API).
+	Eager bool
 }
 
 // Compile compiles the validators of every operation of b.
@@ -107,14 +152,25 @@ func (s *Schema) ValidSlow(data []byte) (valid, wellFormed bool) {
 // (v6.0.3 does on numbers big.Rat cannot parse, such as 1e10000000).
 var errUnvalidatable = errors.New("value cannot be validated (number out of range)")
 
-// safeValidate is santhosh's Validate, turning a panic into an error.
+// errNoValidator wraps the error of a schema that failed to compile lazily.
+type errNoValidator struct{ err error }
+
+func (e errNoValidator) Error() string { return "the validator is unavailable: " + e.err.Error() }
+
+// safeValidate is santhosh's Validate, turning a panic into an error. It
+// compiles the schema on first use; a schema that does not compile gives an
+// errNoValidator.
 func (s *Schema) safeValidate(v any) (err error) {
+	slow, err := s.slow.get()
+	if err != nil {
+		return errNoValidator{err}
+	}
 	defer func() {
 		if recover() != nil {
 			err = errUnvalidatable
 		}
 	}()
-	return s.slow.Validate(v)
+	return slow.Validate(v)
 }
 
 func compile(b *bundle.Bundle, old map[string]*Schema, opts Options) (*Validators, error) {
@@ -123,36 +179,61 @@ func compile(b *bundle.Bundle, old map[string]*Schema, opts Options) (*Validator
 		schemas: map[string]*Schema{},
 		opts:    opts,
 		printer: message.NewPrinter(language.English),
+		bufs:    &sync.Pool{},
+	}
+	// Each definition is decoded once for the whole bundle.
+	decoded := map[string]any{}
+	defs := func(name string) (any, bool) {
+		if d, has := decoded[name]; has {
+			return d, d != nil
+		}
+		var d any
+		if raw, has := b.Defs[name]; has {
+			d, _ = jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		}
+		decoded[name] = d
+		return d, d != nil
 	}
 	schema := func(root json.RawMessage) (*Schema, error) {
 		if root == nil {
 			return nil, nil
 		}
-		doc, err := b.SchemaDocument(root)
-		if err != nil {
-			return nil, err
-		}
-		key := string(doc)
+		key := string(root)
 		if s := v.schemas[key]; s != nil {
 			return s, nil
 		}
-		s := old[key]
-		if s == nil {
-			if s, err = compileSchema(doc); err != nil {
+		parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(root))
+		if err != nil {
+			return nil, fmt.Errorf("schema root is not valid JSON: %w", err)
+		}
+		if m, isObj := parsed.(map[string]any); isObj {
+			for _, k := range []string{"$schema", "$defs"} {
+				if _, has := m[k]; has {
+					return nil, fmt.Errorf("schema root has %q; bundle schema roots use the bundle's definitions instead", k)
+				}
+			}
+		}
+		s := &Schema{slow: &slowSchema{b: b, root: root}, fast: compileFast(parsed, defs), shape: shapeOf(parsed, defs)}
+		if o := old[key]; o != nil && o.slow.done.Load() && o.slow.err == nil {
+			// Reuse the compiled santhosh schema when the document is the same.
+			if doc, err := b.SchemaDocument(root); err == nil && bytes.Equal(doc, o.slow.doc) {
+				s.slow = o.slow
+			}
+		}
+		if opts.Eager {
+			if _, err := s.slow.get(); err != nil {
 				return nil, err
 			}
 		}
 		if opts.NoFastPath {
-			c := *s
-			c.fast = nil
-			s = &c
+			s.fast = nil
 		}
 		v.schemas[key] = s
 		return s, nil
 	}
 	for i := range b.Operations {
 		bop := &b.Operations[i]
-		op := &Operation{printer: v.printer, body: bop.Body}
+		op := &Operation{printer: v.printer, body: bop.Body, bufs: v.bufs}
 		for _, p := range bop.Params {
 			s, err := schema(p.Schema)
 			if err != nil {
@@ -179,6 +260,26 @@ func compile(b *bundle.Bundle, old map[string]*Schema, opts Options) (*Validator
 	return v, nil
 }
 
+// Warm compiles, with santhosh-tekuri/jsonschema, every schema document not
+// compiled yet, so that the first request the fast path does not accept
+// does not pay for it. It is meant to run in the background after a load
+// (go v.Warm(ctx)); it stops early when ctx is done and returns ctx's error,
+// else the first compile error (which requests using that schema then get as
+// a 500, see Operation.Body). Requests may be validated meanwhile: each
+// schema compiles once, whoever needs it first.
+func (v *Validators) Warm(ctx context.Context) error {
+	var first error
+	for _, s := range v.schemas {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if _, err := s.slow.get(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // Operation returns the validator of b.Operations[i], or nil.
 func (v *Validators) Operation(i int) *Operation {
 	if i < 0 || i >= len(v.ops) {
@@ -190,8 +291,19 @@ func (v *Validators) Operation(i int) *Operation {
 // schemaURL names every compiled document; each is its own resource.
 const schemaURL = "gwc:request-schema.json"
 
-// compileSchema compiles one self-contained schema document.
+// compileSchema compiles the fast path of one self-contained schema
+// document; its santhosh-tekuri form is compiled on first need.
 func compileSchema(doc []byte) (*Schema, error) {
+	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, err
+	}
+	defs := docDefs(parsed)
+	return &Schema{slow: &slowSchema{doc: doc}, fast: compileFast(parsed, defs), shape: shapeOf(parsed, defs)}, nil
+}
+
+// compileSlow compiles a schema document with santhosh-tekuri/jsonschema.
+func compileSlow(doc []byte) (*jsonschema.Schema, error) {
 	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
 	if err != nil {
 		return nil, err
@@ -208,11 +320,7 @@ func compileSchema(doc []byte) (*Schema, error) {
 	if err := c.AddResource(schemaURL, parsed); err != nil {
 		return nil, err
 	}
-	slow, err := c.Compile(schemaURL)
-	if err != nil {
-		return nil, err
-	}
-	return &Schema{slow: slow, fast: compileFast(parsed), shape: shapeOf(parsed)}, nil
+	return c.Compile(schemaURL)
 }
 
 // validateJSON validates a JSON document: the fast path when it can decide
@@ -234,6 +342,10 @@ func (s *Schema) validateValue(v any, prefix string, p *message.Printer, errs []
 	err := s.safeValidate(v)
 	if err == nil {
 		return errs
+	}
+	var nv errNoValidator
+	if errors.As(err, &nv) {
+		return append(errs, FieldError{Pointer: prefix, Detail: detailNoValidator})
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
@@ -305,16 +417,12 @@ type shape struct {
 	props map[string]*shape
 }
 
-// shapeOf summarises a decoded schema document.
-func shapeOf(doc any) *shape {
-	var defs map[string]any
-	if m, isObj := doc.(map[string]any); isObj {
-		defs, _ = m["$defs"].(map[string]any)
-	}
+// shapeOf summarises a decoded schema, its definitions found by defs.
+func shapeOf(doc any, defs defLookup) *shape {
 	return shapeAt(doc, defs, 0)
 }
 
-func shapeAt(v any, defs map[string]any, depth int) *shape {
+func shapeAt(v any, defs defLookup, depth int) *shape {
 	sh := &shape{}
 	m, isObj := v.(map[string]any)
 	if !isObj || depth > 16 {
@@ -339,7 +447,8 @@ func shapeAt(v any, defs map[string]any, depth int) *shape {
 	}
 	if ref, isStr := m["$ref"].(string); isStr {
 		if name, cut := cutPrefix(ref, "#/$defs/"); cut {
-			merge(shapeAt(defs[name], defs, depth+1))
+			d, _ := defs(name)
+			merge(shapeAt(d, defs, depth+1))
 		}
 	}
 	for _, kw := range []string{"allOf", "anyOf", "oneOf"} {

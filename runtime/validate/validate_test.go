@@ -1,9 +1,11 @@
 package validate
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -195,7 +197,7 @@ func TestFormatsAsserted(t *testing.T) {
 				t.Fatal(err)
 			}
 			v, _ := decodeJSON([]byte(tt.value))
-			if got := s.slow.Validate(v) == nil; got != tt.valid {
+			if got := s.safeValidate(v) == nil; got != tt.valid {
 				t.Errorf("santhosh valid=%v, want %v", got, tt.valid)
 			}
 			if got := validateFast(s.fast, []byte(tt.value)); (got == ok) != tt.valid {
@@ -230,4 +232,129 @@ func TestParamsAllocs(t *testing.T) {
 		t.Errorf("%v allocs per run, want 0", n)
 	}
 	_ = url.Values{}
+}
+
+// lazyBundle has one body schema that compiles and one whose definition is
+// missing, which only the santhosh-tekuri compilation notices.
+func lazyBundle() *bundle.Bundle {
+	return &bundle.Bundle{Defs: defs, Operations: []bundle.Operation{
+		{ID: "good", Body: &bundle.RequestBody{Content: []bundle.MediaType{
+			{Type: "application/json", Schema: json.RawMessage(`{"$ref":"#/$defs/Pet"}`)}}}},
+		{ID: "broken", Body: &bundle.RequestBody{Content: []bundle.MediaType{
+			{Type: "application/json", Schema: json.RawMessage(`{"type":"object","properties":{"p":{"$ref":"#/$defs/Missing"}}}`)}}}},
+	}}
+}
+
+func TestLazyCompile(t *testing.T) {
+	b := lazyBundle()
+	if _, err := CompileOptions(b, Options{Eager: true}); err == nil || !strings.Contains(err.Error(), "Missing") {
+		t.Fatalf("Eager: want the missing definition reported, got %v", err)
+	}
+	v, err := Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range v.Schemas() {
+		if s.slow.done.Load() {
+			t.Fatal("Compile compiled a santhosh schema")
+		}
+	}
+	good, broken := v.Operation(0), v.Operation(1)
+	// The fast path accepts alone; santhosh compiles on the first failure.
+	if e := good.BodyBytes("application/json", []byte(`{"name":"Rex"}`)); e != nil {
+		t.Fatal(e)
+	}
+	if good.media[0].slow.done.Load() {
+		t.Error("a valid request compiled the santhosh schema")
+	}
+	if e := good.BodyBytes("application/json", []byte(`{"name":""}`)); e == nil || e.Status != 400 || pointers(e) != "/body/name" {
+		t.Errorf("invalid body: %v", e)
+	}
+	// A schema that fails to compile: 500, every time, never a panic.
+	for range 2 {
+		e := broken.BodyBytes("application/json", []byte(`{"p":1}`))
+		if e == nil || e.Status != http.StatusInternalServerError || len(e.Errors) != 0 {
+			t.Fatalf("broken schema: want a 500, got %+v", e)
+		}
+		if !strings.Contains(string(e.Problem()), `"status":500`) {
+			t.Errorf("problem: %s", e.Problem())
+		}
+	}
+	if err := v.Warm(t.Context()); err == nil {
+		t.Error("Warm: want the compile error")
+	}
+	for _, s := range v.Schemas() {
+		if !s.slow.done.Load() {
+			t.Error("Warm left a schema uncompiled")
+		}
+	}
+}
+
+func TestWarmConcurrent(t *testing.T) {
+	v, err := Compile(lazyBundle())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := v.Warm(ctx); err != context.Canceled {
+		t.Errorf("Warm on a done context: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = v.Warm(t.Context()); close(done) }()
+	for range 4 {
+		if e := v.Operation(0).BodyBytes("application/json", []byte(`{"name":1}`)); e == nil || e.Status != 400 {
+			t.Errorf("want 400, got %v", e)
+		}
+	}
+	<-done
+}
+
+func TestReloadReusesCompiled(t *testing.T) {
+	b := &bundle.Bundle{Defs: defs, Operations: []bundle.Operation{{ID: "a", Body: &bundle.RequestBody{Content: []bundle.MediaType{
+		{Type: "application/json", Schema: json.RawMessage(`{"$ref":"#/$defs/Pet"}`)}}}}}}
+	v, err := CompileOptions(b, Options{Eager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := v.Reload(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Operation(0).media[0].slow != v.Operation(0).media[0].slow {
+		t.Error("Reload recompiled an unchanged schema")
+	}
+	// A changed definition behind the same root is recompiled.
+	changed := map[string]json.RawMessage{"Pet": json.RawMessage(`{"type":"object","required":["x"]}`), "Toy": defs["Toy"]}
+	v3, err := v.Reload(&bundle.Bundle{Defs: changed, Operations: b.Operations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v3.Operation(0).media[0].slow == v.Operation(0).media[0].slow {
+		t.Error("Reload reused a schema whose definition changed")
+	}
+	if e := v3.Operation(0).BodyBytes("application/json", []byte(`{"name":"Rex"}`)); e == nil || e.Status != 400 {
+		t.Errorf("changed definition: want 400, got %v", e)
+	}
+}
+
+// TestClassPattern checks the pattern shortcut against the regexp.
+func TestClassPattern(t *testing.T) {
+	for _, p := range []string{`^[a-z0-9-]+$`, `^[A-Z]{2,3}$`, `^.*$`, `^(?i)[a-c]*$`, `^\d?$`, `^[^x]+$`} {
+		re := regexp.MustCompile(p)
+		cp := newClassPattern(p, re)
+		if cp == nil {
+			t.Fatalf("%s: no shortcut", p)
+		}
+		for _, s := range []string{"", "a", "abc-9", "ABC", "AB", "ABCD", "a\nb", "x", "9", "é", "aé", "B", "abcx"} {
+			if got, want := cp.match([]byte(s)), re.MatchString(s); got != want {
+				t.Errorf("%s on %q: %v, regexp %v", p, s, got, want)
+			}
+		}
+	}
+	for _, p := range []string{`^a+b$`, `[a-z]+`, `^[a-z]+`, `(?m)^[a-z]+$`, `^[a-z]+$|^x$`} {
+		if newClassPattern(p, regexp.MustCompile(p)) != nil {
+			t.Errorf("%s: unexpected shortcut", p)
+		}
+	}
 }

@@ -1,0 +1,91 @@
+package validate
+
+import (
+	"regexp"
+	"regexp/syntax"
+)
+
+// classPattern matches the most common shape of a request schema pattern,
+// one character class repeated over the whole string ("^[a-z0-9-]+$",
+// "^[A-Z]{2,3}$", "^.*$"), on ASCII strings without running the regexp
+// engine: a table lookup per byte and a length check. Other strings (any
+// non-ASCII byte) go to the regexp, so answers are always the regexp's.
+type classPattern struct {
+	ascii    [2]uint64 // the class's members below 0x80
+	min, max int       // repetitions; max -1: unbounded
+	re       *regexp.Regexp
+}
+
+// newClassPattern returns the class matcher of re's pattern p, or nil when p
+// has another shape.
+func newClassPattern(p string, re *regexp.Regexp) *classPattern {
+	t, err := syntax.Parse(p, syntax.Perl) // as regexp.Compile parses
+	if err != nil || t.Op != syntax.OpConcat || len(t.Sub) != 3 ||
+		t.Sub[0].Op != syntax.OpBeginText || t.Sub[2].Op != syntax.OpEndText {
+		return nil
+	}
+	rep := t.Sub[1]
+	cp := &classPattern{re: re}
+	switch rep.Op {
+	case syntax.OpStar:
+		cp.min, cp.max = 0, -1
+	case syntax.OpPlus:
+		cp.min, cp.max = 1, -1
+	case syntax.OpQuest:
+		cp.min, cp.max = 0, 1
+	case syntax.OpRepeat:
+		cp.min, cp.max = rep.Min, rep.Max
+	default:
+		return nil
+	}
+	if len(rep.Sub) != 1 {
+		return nil
+	}
+	class := rep.Sub[0]
+	in := func(r rune) bool { return false }
+	switch class.Op {
+	case syntax.OpCharClass:
+		ranges := class.Rune
+		in = func(r rune) bool {
+			for i := 0; i+1 < len(ranges); i += 2 {
+				if r >= ranges[i] && r <= ranges[i+1] {
+					return true
+				}
+			}
+			return false
+		}
+	case syntax.OpAnyCharNotNL:
+		in = func(r rune) bool { return r != '\n' }
+	case syntax.OpAnyChar:
+		in = func(rune) bool { return true }
+	default:
+		return nil
+	}
+	for c := rune(0); c < 0x80; c++ {
+		if in(c) {
+			cp.ascii[c>>6] |= 1 << (c & 63)
+		}
+	}
+	return cp
+}
+
+// match reports whether s matches the pattern.
+func (cp *classPattern) match(s []byte) bool {
+	for _, c := range s {
+		if c >= 0x80 {
+			return cp.re.Match(s)
+		}
+		if cp.ascii[c>>6]&(1<<(c&63)) == 0 {
+			return false
+		}
+	}
+	return len(s) >= cp.min && (cp.max < 0 || len(s) <= cp.max)
+}
+
+// matchPattern applies n's pattern to a string's content.
+func (n *node) matchPattern(s []byte) bool {
+	if n.classPattern != nil {
+		return n.classPattern.match(s)
+	}
+	return n.pattern.Match(s)
+}
