@@ -54,12 +54,14 @@ runtime_imports() {
 	fi
 }
 
-# stdio_rule enforces STYLE §2.8: only cmd/ touches the process's standard
-# streams; everything else writes to the io.Writer it is given.
+# stdio_rule enforces STYLE §2.8: only programs (cmd/, and the package main
+# tools under bench/) touch the process's standard streams; every library
+# writes to the io.Writer it is given.
 stdio_rule() {
 	local bad
 	bad=$(grep -rlE --include='*.go' --exclude='*_test.go' 'os\.(Stdout|Stderr|Stdin)\b' . \
-		--exclude-dir=.git --exclude-dir=.tools --exclude-dir=dist --exclude-dir=testdata | grep -v '^\./cmd/' || true)
+		--exclude-dir=.git --exclude-dir=.tools --exclude-dir=dist --exclude-dir=testdata | grep -v '^\./cmd/' |
+		xargs -r grep -L '^package main$' || true)
 	if [[ -n $bad ]]; then
 		printf 'only cmd/ may use os.Stdout, os.Stderr or os.Stdin; found in:\n%s\n' "$bad" >&2
 		return 1

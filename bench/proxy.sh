@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# proxy.sh: gwc serve's proxy benchmark (DESIGN §7, BASELINES §2), run side by side with nginx on loopback.
+#
+#   bench/proxy.sh                         # nginx + the prototypes of bench/proxyproto, GET and POST
+#   bench/proxy.sh 'gwc=./gwc serve --listen 127.0.0.1:$PORT api.gwb'   # any candidate, as name=command
+#
+# A candidate is name=command. The command is run by bash with PORT (where it must listen) and UPSTREAM
+# (host:port of the upstream) in its environment, so write them as '$PORT' and '$UPSTREAM' in single quotes.
+# Prefix it with env to state GC settings: 'raw-gogc400=env GOGC=400 $BIN/nethttp -mode raw ...'.
+# Every target gets the same wrk load, in interleaved rounds; the table shows medians over rounds and ratios to
+# nginx. CPU/req is the CPU time (utime+stime from /proc) of the target's processes divided by the requests wrk
+# counted; the upstream's CPU is not included. Settings, from the environment:
+#   ROUNDS=3 DURATION=10s WARMUP=2s THREADS=2 CONNS=64 MODES="get post" BASE_PORT=18080 KEEP=0 (keep temp dir)
+#   REPO=the gwc checkout to build the prototypes from (default: this script's)
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-64}
+MODES=${MODES:-get post}
+BASE_PORT=${BASE_PORT:-18080}
+KEEP=${KEEP:-0}
+
+repo=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
+die() { echo "proxy.sh: $*" >&2; exit 1; }
+
+# nginx and wrk come from Debian's packages; installing them needs root.
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || die "missing ${need[*]}: install them (apt-get install ${need[*]}) or run as root"
+	command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get to install them"
+	echo "installing ${need[*]}..." >&2
+	apt-get update -qq >/dev/null || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+		die "apt-get install ${need[*]} failed"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+command -v go >/dev/null || die "go is not on PATH (needed to build the prototypes)"
+
+tmp=$(mktemp -d /tmp/gwc-proxybench.XXXXXX)
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ "$KEEP" = 1 ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+BIN=$tmp/bin
+export BIN
+mkdir -p "$BIN"
+(cd "$repo" && go build -o "$BIN/nethttp" ./bench/proxyproto/nethttp && go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp) ||
+	die "building the prototypes failed"
+
+UPSTREAM=127.0.0.1:$BASE_PORT
+export UPSTREAM
+
+if [ $# -gt 0 ]; then
+	candidates=("$@")
+else
+	candidates=(
+		'go-stock=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode stock -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+		'go-transport=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode transport -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+		'go-raw=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode raw -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+		'fasthttp=env GOGC=100 GOMAXPROCS=2 $BIN/fasthttp -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+	)
+fi
+
+# 105 bytes of JSON, as in BASELINES §2.
+body='{"data":[{"id":1,"name":"alpha","status":"active"},{"id":2,"name":"betas","status":"idle"}],"more":false}'
+
+nginx_conf() { # name port server-block
+	mkdir -p "$tmp/$1"
+	cat >"$tmp/$1/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $tmp/$1/nginx.pid;
+error_log $tmp/$1/error.log warn;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/$1/body;
+	proxy_temp_path $tmp/$1/proxy;
+	fastcgi_temp_path $tmp/$1/fastcgi;
+	uwsgi_temp_path $tmp/$1/uwsgi;
+	scgi_temp_path $tmp/$1/scgi;
+	keepalive_requests 1000000;
+	$3
+}
+EOF
+}
+
+nginx_conf upstream "$BASE_PORT" "
+	server {
+		listen 127.0.0.1:$BASE_PORT;
+		location / { default_type application/json; return 200 '$body'; }
+	}"
+nginx_conf nginx "$((BASE_PORT + 1))" "
+	upstream up { server $UPSTREAM; keepalive 256; keepalive_requests 1000000; }
+	server {
+		listen 127.0.0.1:$((BASE_PORT + 1));
+		location / {
+			proxy_pass http://up;
+			proxy_http_version 1.1;
+			proxy_set_header Connection \"\";
+			proxy_set_header Host \$host;
+			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+			proxy_set_header X-Forwarded-Proto \$scheme;
+			proxy_set_header X-Forwarded-Host \$host;
+		}
+	}"
+
+names=() ports=() tpids=()
+start() { # name port command...
+	local name=$1 port=$2
+	shift 2
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then die "port $port is taken (set BASE_PORT)"; fi
+	PORT=$port bash -c 'exec '"$*" >"$tmp/$name.out" 2>&1 &
+	local pid=$!
+	pids+=("$pid")
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		kill -0 "$pid" 2>/dev/null || die "$name exited at start: $(tail -3 "$tmp/$name.out")"
+		sleep 0.05
+	done
+	names+=("$name") ports+=("$port") tpids+=("$pid")
+}
+
+start upstream "$BASE_PORT" "$NGINX" -p "$tmp/upstream" -c "$tmp/upstream/nginx.conf" -e "$tmp/upstream/error.log"
+start nginx "$((BASE_PORT + 1))" "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -e "$tmp/nginx/error.log"
+port=$((BASE_PORT + 2))
+for c in "${candidates[@]}"; do
+	case $c in *=*) ;; *) die "candidate $c is not name=command" ;; esac
+	start "${c%%=*}" "$port" "${c#*=}"
+	port=$((port + 1))
+done
+
+# The 1 KB JSON body of the full-chain target (DESIGN §7), sent by wrk as a POST.
+cat >"$tmp/post.lua" <<'EOF'
+local items = {}
+for i = 1, 11 do
+	items[#items + 1] = string.format('{"id":%d,"name":"item-%04d","price":%d.99,"tags":["a","b"],"ok":true}', i, i, i * 3)
+end
+wrk.method = "POST"
+wrk.body = '{"order":"ord_0123456789","items":[' .. table.concat(items, ",") .. '],"note":"x"}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+# cputicks PID: utime+stime of PID and its descendants (nginx's worker is the master's child).
+cputicks() {
+	local total=0 p kids
+	for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+		[ -r "/proc/$p/stat" ] || continue
+		# Fields after the ")" of comm: utime and stime are the 12th and 13th.
+		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+	done
+	echo "$total"
+}
+rsskb() {
+	local total=0 p
+	for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+		[ -r "/proc/$p/status" ] && total=$((total + $(awk '/^VmRSS/{print $2}' "/proc/$p/status")))
+	done
+	echo "$total"
+}
+tohz=$(getconf CLK_TCK)
+
+# to_ms converts wrk's latency ("812.00us", "2.81ms", "1.02s") to milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) ; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
+
+results=$tmp/results
+served=()
+: >"$results"
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds, modes: $MODES; $(nproc) cores" >&2
+for mode in $MODES; do
+	script=()
+	[ "$mode" = post ] && script=(-s "$tmp/post.lua")
+	for round in $(seq "$ROUNDS"); do
+		for i in "${!names[@]}"; do
+			name=${names[$i]} url="http://127.0.0.1:${ports[$i]}/hello?limit=10"
+			w=$(wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${script[@]}" "$url" 2>&1 || true)
+			served[$i]=$((${served[$i]:-0} + $(awk '/requests in/{n = $1} END {print n + 0}' <<<"$w")))
+			c0=$(cputicks "${tpids[$i]}")
+			out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${script[@]}" "$url" 2>&1) || die "wrk against $name failed: $out"
+			c1=$(cputicks "${tpids[$i]}")
+			reqs=$(awk '/requests in/{print $1}' <<<"$out")
+			served[$i]=$((${served[$i]:-0} + reqs))
+			rps=$(awk '/^Requests\/sec/{print $2}' <<<"$out")
+			p50=$(to_ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
+			p99=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+			errs=$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")
+			cpuus=$(awk -v d=$((c1 - c0)) -v hz="$tohz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
+			rss=$(rsskb "${tpids[$i]}")
+			echo "$mode $name $round $rps $p50 $p99 $cpuus $((rss / 1024))" >>"$results"
+			printf '%-5s round %d %-14s %9s req/s  p50 %7s ms  p99 %7s ms  %6s µs/req  %s\n' \
+				"$mode" "$round" "$name" "$rps" "$p50" "$p99" "$cpuus" "$errs" >&2
+		done
+	done
+done
+
+# A prototype prints its allocation totals when stopped (SIGTERM): allocations per request served, all modes and
+# warm-ups together. Other targets print nothing of the kind and get "-".
+allocs=()
+for i in "${!names[@]}"; do
+	kill -TERM "${tpids[$i]}" 2>/dev/null || true
+	wait "${tpids[$i]}" 2>/dev/null || true
+	allocs[$i]=$(awk -v n="${served[$i]:-0}" '/^mallocs /{ if (n) printf "%.1f allocs, %.0f B", $2 / n, $4 / n }' "$tmp/${names[$i]}.out")
+done
+
+# Medians per mode and target, then ratios to nginx.
+echo
+for mode in $MODES; do
+	echo "## $mode ($([ "$mode" = post ] && echo "POST 1 KB JSON" || echo "GET /hello?limit=10")), wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS"
+	echo
+	echo "| target | req/s | × nginx | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	for name in "${names[@]}"; do
+		awk -v m="$mode" -v n="$name" '$1==m && $2==n' "$results" | awk '
+			function med(col,   i, j, t, a, k) {
+				k = 0; for (i = 1; i <= NR; i++) a[++k] = v[i, col]
+				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+				return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+			}
+			{ for (c = 1; c <= NF; c++) v[NR, c] = $c }
+			END { if (NR) print $2, med(4), med(5), med(6), med(7), med(8) }'
+	done >"$tmp/med.$mode"
+	awk '
+		NR == FNR { if ($1 == "nginx") { r = $2; p = $4; c = $5 } ; next }
+		{ printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %d |\n", $1, $2, r ? $2 / r : 0, $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $6 }
+	' "$tmp/med.$mode" "$tmp/med.$mode"
+	echo
+done
+echo "Allocations per request (Go prototypes; GET and POST and warm-ups together):"
+for i in "${!names[@]}"; do if [ -n "${allocs[$i]}" ]; then echo "- ${names[$i]}: ${allocs[$i]}"; fi; done
+echo
+echo "upstream: nginx 1 worker, return 200 of ${#body} bytes of JSON; nginx: 1 worker, proxy_http_version 1.1, keepalive 256."
+echo "CPU × nginx and p99 × nginx are the target's over nginx's (targets: req/s ≥ 1.0×, CPU ≤ 2×, p99 ≤ 1.2×)."
