@@ -157,10 +157,15 @@ type Rejection = prometheus.Counter
 // Rejection resolves the counter of one rejection reason (a problem slug).
 func (m *Metrics) Rejection(reason string) Rejection { return m.rejections.WithLabelValues(reason) }
 
-// Bundle records the bundle being served, replacing the previous one.
-func (m *Metrics) Bundle(title, version, digest string) {
+// BundleInfo names a bundle being served.
+type BundleInfo struct{ Title, Version, Digest string }
+
+// Bundles records the bundles being served, replacing the previous ones.
+func (m *Metrics) Bundles(bs ...BundleInfo) {
 	m.bundleInfo.Reset()
-	m.bundleInfo.WithLabelValues(title, version, digest).Set(1)
+	for _, b := range bs {
+		m.bundleInfo.WithLabelValues(b.Title, b.Version, b.Digest).Set(1)
+	}
 }
 
 // Reload counts a hot reload.

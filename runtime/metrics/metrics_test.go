@@ -23,8 +23,8 @@ func TestExposition(t *testing.T) {
 	up.Attempt(2*time.Millisecond, true, true)
 	up.TargetHealth("http://127.0.0.1:9001", false)
 	m.Rejection("validation").Inc()
-	m.Bundle("Pet Store", "1.2.0", "sha256:abc")
-	m.Bundle("Pet Store", "1.3.0", "sha256:def")
+	m.Bundles(BundleInfo{"Pet Store", "1.2.0", "sha256:abc"})
+	m.Bundles(BundleInfo{"Pet Store", "1.3.0", "sha256:def"})
 	m.Reload(true)
 
 	srv := httptest.NewServer(m.Handler())

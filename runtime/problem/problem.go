@@ -47,7 +47,19 @@ var (
 	HeaderTooLarge    = Reason{"header-too-large", "Request header fields too large", 431}
 	NotAcceptable     = Reason{"not-acceptable", "No acceptable representation", 406}
 	ServiceOverloaded = Reason{"overloaded", "The gateway is shutting down or overloaded", 503}
+	BadRequest        = Reason{"bad-request", "The request is malformed", 400}
+	// AuthUnavailable refuses an operation whose security requirement names
+	// a scheme this runtime cannot check: it is never served unchecked.
+	AuthUnavailable = Reason{"auth-unavailable", "Authentication is not available", 500}
 )
+
+// Reasons lists every reason above, so that metrics can resolve their
+// series before the first request.
+var Reasons = []Reason{
+	NotFound, MethodNotAllowed, BadPath, Validation, UnsupportedMedia, BodyTooLarge, NotImplemented,
+	BadGateway, Unavailable, GatewayTimeout, Unauthorized, Forbidden, TooManyRequests, InternalError,
+	RequestTimeout, HeaderTooLarge, NotAcceptable, ServiceOverloaded, BadRequest, AuthUnavailable,
+}
 
 // Type is the reason's type URI.
 func (r Reason) Type() string { return TypeBase + r.Slug }

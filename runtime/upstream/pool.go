@@ -357,3 +357,17 @@ func (b *breaker) release() {
 func (t *Target) Open(now time.Time) bool {
 	return t.breaker.enabled() && !t.breaker.allow(now)
 }
+
+// InheritHealth copies the active health state of prev's targets to the
+// targets of p with the same URL, so that a reload does not send traffic to
+// a target health checks had found down (targets otherwise start healthy).
+func (p *Pool) InheritHealth(prev *Pool) {
+	for _, t := range p.Targets {
+		for _, o := range prev.Targets {
+			if o.URL.String() == t.URL.String() {
+				t.unhealthy.Store(o.unhealthy.Load())
+				break
+			}
+		}
+	}
+}

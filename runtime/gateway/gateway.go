@@ -1,0 +1,374 @@
+// Package gateway is the request path of gwc serve: one or more bundles made
+// into a fasthttp handler. New builds everything a request needs from the
+// bundles, once: the routing table, each operation's validators, its
+// upstream with warm connections, and its chain of steps (DESIGN §4), which
+// holds only what the operation's policy asks for. A Gateway is immutable
+// once built; a server swaps whole Gateways to reload.
+//
+// Per request: framing guards → path normalisation → route lookup (404, 405
+// with Allow) → the operation's chain: body limit → authentication →
+// parameter validation → body validation → upstream or mock. Every answer
+// gwc makes itself is application/problem+json (RFC 9457); every request is
+// counted in the metrics by operation and status class, and rejections by
+// reason.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/metrics"
+	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/router"
+	"github.com/gwcdev/gwc/runtime/upstream"
+	"github.com/gwcdev/gwc/runtime/validate"
+)
+
+// Config is what a Gateway shares with the server around it.
+type Config struct {
+	// Metrics receives every request's series; required.
+	Metrics *metrics.Metrics
+	// Clients holds the upstream connections, kept across reloads; required.
+	Clients *proxy.Clients
+	// Log receives operational events (health changes, upstream errors);
+	// nil discards them.
+	Log *slog.Logger
+	// AccessLog receives one record per request; nil turns it off.
+	AccessLog *slog.Logger
+}
+
+// Gateway serves the bundles it was built from.
+type Gateway struct {
+	cfg     Config
+	log     *slog.Logger
+	bundles []*bundle.Bundle
+	router  *router.Router
+	ops     []*operation
+	// apis holds what is per bundle: validators, upstreams, trusted proxies.
+	apis       []*api
+	rejections map[string]metrics.Rejection
+	cancel     context.CancelFunc
+	started    atomic.Bool
+}
+
+// api is one bundle made live.
+type api struct {
+	b          *bundle.Bundle
+	validators *validate.Validators
+	upstreams  map[string]*proxy.Upstream
+	trusted    []netip.Prefix
+}
+
+// New builds the gateway of bundles. prev, when not nil, is the gateway
+// being replaced: compiled schemas and upstream target health carry over
+// from it. New starts nothing; call Start to run health checks.
+func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) {
+	if len(bundles) == 0 {
+		return nil, fmt.Errorf("no bundle to serve")
+	}
+	if cfg.Metrics == nil || cfg.Clients == nil {
+		return nil, fmt.Errorf("gateway: Config.Metrics and Config.Clients are required")
+	}
+	g := &Gateway{cfg: cfg, log: cfg.Log, bundles: bundles, rejections: map[string]metrics.Rejection{}}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	for _, reason := range problem.Reasons {
+		g.rejections[reason.Slug] = cfg.Metrics.Rejection(reason.Slug)
+	}
+	if err := checkOverlap(bundles); err != nil {
+		return nil, err
+	}
+	var routes []bundle.Route
+	for bi, b := range bundles {
+		a, err := g.newAPI(b, bi, prev)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.API.Source, err)
+		}
+		g.apis = append(g.apis, a)
+		base := len(g.ops)
+		for i := range b.Operations {
+			o, err := newOperation(g, a, i)
+			if err != nil {
+				return nil, fmt.Errorf("%s: operation %s: %w", b.API.Source, b.Operations[i].ID, err)
+			}
+			g.ops = append(g.ops, o)
+		}
+		for _, rt := range b.Routes {
+			rt.Operation += base
+			routes = append(routes, rt)
+		}
+	}
+	r, err := router.New(routes)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range r.Skipped() {
+		g.log.Warn("route not served", "route", s.Route.Method+" "+s.Route.Path, "reason", s.Reason)
+	}
+	g.router = r
+	return g, nil
+}
+
+// checkOverlap refuses bundles that route the same method and template (up
+// to parameter names) between them: each bundle's own routes were checked by
+// its compiler, but only serving them together shows a clash, such as two
+// versions of one API built with the same servers base path.
+func checkOverlap(bs []*bundle.Bundle) error {
+	if len(bs) < 2 {
+		return nil
+	}
+	seen := map[string]int{} // route → index of its bundle
+	for i, b := range bs {
+		for _, rt := range b.Routes {
+			k := rt.Method + " " + templateKey(rt.Path)
+			if other, ok := seen[k]; ok && other != i {
+				return fmt.Errorf("%s %s is routed by both %s (bundle %d) and %s (bundle %d): serve them on different base paths (servers) or separately",
+					rt.Method, rt.Path, bs[other].API.Source, other+1, b.API.Source, i+1)
+			}
+			seen[k] = i
+		}
+	}
+	return nil
+}
+
+// templateKey is a path template with its parameter names dropped:
+// "/pets/{id}" and "/pets/{petId}" match the same requests.
+func templateKey(t string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(t, '{')
+		if i < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		j := strings.IndexByte(t[i:], '}')
+		if j < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		b.WriteString(t[:i+1])
+		b.WriteByte('}')
+		t = t[i+j+1:]
+	}
+}
+
+func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, error) {
+	a := &api{b: b, upstreams: map[string]*proxy.Upstream{}}
+	var err error
+	if prev != nil && index < len(prev.apis) {
+		a.validators, err = prev.apis[index].validators.Reload(b)
+	} else {
+		a.validators, err = validate.Compile(b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("compiling the validators: %w", err)
+	}
+	for _, u := range b.Upstreams {
+		up, err := proxy.NewUpstream(u, g.cfg.Clients, g.cfg.Metrics.Upstream(u.Name), upstream.Options{})
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil && index < len(prev.apis) {
+			if old := prev.apis[index].upstreams[u.Name]; old != nil {
+				up.Pool.InheritHealth(old.Pool)
+			}
+		}
+		a.upstreams[u.Name] = up
+	}
+	for _, c := range b.TrustedProxies {
+		p, err := parsePrefix(c)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies: %w", err)
+		}
+		a.trusted = append(a.trusted, p)
+	}
+	return a, nil
+}
+
+// parsePrefix reads a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Start runs what the gateway does in the background until Close: active
+// health checks of its upstreams, and compiling the full validators that the
+// fast path defers. It returns at once.
+func (g *Gateway) Start() {
+	if !g.started.CompareAndSwap(false, true) {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	probe := upstream.HTTPProbe(&http.Client{
+		// A redirect (to a login page, say) is not health.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
+	})
+	for _, a := range g.apis {
+		for name, up := range a.upstreams {
+			for _, t := range up.Pool.Targets {
+				up.Metrics.TargetHealth(t.URL.String(), t.Healthy())
+			}
+			if up.Pool.Config.HealthCheck == nil {
+				continue
+			}
+			go up.Pool.CheckHealth(ctx, probe, func(t *upstream.Target, healthy bool, err error) {
+				up.Metrics.TargetHealth(t.URL.String(), healthy)
+				if healthy {
+					g.log.Info("upstream target is healthy again", "upstream", name, "target", t.URL.String())
+				} else {
+					g.log.Warn("upstream target is down", "upstream", name, "target", t.URL.String(), "error", err)
+				}
+			})
+		}
+		go func(v *validate.Validators) {
+			if err := v.Warm(ctx); err != nil && ctx.Err() == nil {
+				g.log.Error("compiling request validators", "error", err)
+			}
+		}(a.validators)
+	}
+}
+
+// Close stops the background work Start began. Requests still being served
+// finish normally: nothing they use is closed.
+func (g *Gateway) Close() {
+	if g.cancel != nil {
+		g.cancel()
+	}
+}
+
+// Bundles returns the bundles served.
+func (g *Gateway) Bundles() []*bundle.Bundle { return g.bundles }
+
+// rejection counts a request gwc answered itself.
+func (g *Gateway) rejection(r problem.Reason) {
+	// Every reason of problem.Reasons was resolved in New; the map is read
+	// only while serving.
+	if c, ok := g.rejections[r.Slug]; ok {
+		c.Inc()
+	}
+}
+
+// Serve is the fasthttp handler.
+func (g *Gateway) Serve(ctx *fasthttp.RequestCtx) {
+	r := requests.Get().(*request)
+	r.ctx, r.g, r.start = ctx, g, time.Now()
+	defer r.release()
+	g.serve(r)
+	g.finish(r)
+}
+
+func (g *Gateway) serve(r *request) {
+	ctx := r.ctx
+	h := &ctx.Request.Header
+	r.setID()
+	if msg := proxy.CheckRequest(h); msg != "" {
+		r.fail(problem.BadRequest, msg, nil)
+		ctx.SetConnectionClose() // after fail, which resets the response
+		return
+	}
+	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
+		r.peer = ip.Unmap()
+	}
+	norm, err := router.Normalize(b2s(ctx.Request.URI().PathOriginal()))
+	if err != nil {
+		r.fail(problem.BadPath, err.Error(), nil)
+		return
+	}
+	// The path is copied out of fasthttp's URI buffer, which the upstream
+	// request's URI overwrites; the router's captures are substrings of it.
+	r.pathBuf = append(r.pathBuf[:0], norm...)
+	r.path = b2s(r.pathBuf)
+	method := b2s(h.Method())
+	i, res := g.router.Lookup(method, r.path, &r.params)
+	switch res {
+	case router.NotFound:
+		r.fail(problem.NotFound, "no operation matches "+method+" "+r.path, nil)
+		return
+	case router.MethodNotAllowed:
+		allow := g.router.Allow(r.path)
+		r.fail(problem.MethodNotAllowed, method+" is not allowed on "+r.path+"; allowed: "+allow, nil)
+		ctx.Response.Header.Set("Allow", allow)
+		return
+	}
+	o := g.ops[i]
+	r.op = o
+	r.trusted = o.api.trustedPeer(r.peer)
+	o.serve(r)
+}
+
+func (a *api) trustedPeer(ip netip.Addr) bool {
+	for _, p := range a.trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// finish records the request in the metrics and the access log.
+func (g *Gateway) finish(r *request) {
+	r.ctx.Response.Header.SetBytesV("X-Request-Id", r.id)
+	status := r.ctx.Response.StatusCode()
+	elapsed := time.Since(r.start)
+	if r.op != nil {
+		r.op.metrics.Observe(status, elapsed)
+	}
+	if g.cfg.AccessLog != nil {
+		g.accessLog(r, status, elapsed)
+	}
+}
+
+func (g *Gateway) accessLog(r *request, status int, elapsed time.Duration) {
+	ctx := r.ctx
+	attrs := []slog.Attr{
+		slog.String("request_id", string(r.id)),
+		slog.String("client", r.peer.String()),
+		slog.String("method", string(ctx.Request.Header.Method())),
+		slog.String("path", r.logPath()),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	}
+	if r.op != nil {
+		attrs = append(attrs, slog.String("operation", r.op.op.ID))
+		if r.op.up != nil && r.reason == "" {
+			attrs = append(attrs, slog.String("upstream", r.op.up.Pool.Name))
+		}
+	}
+	if r.reason != "" {
+		attrs = append(attrs, slog.String("answered_by", "gwc"), slog.String("reason", r.reason))
+	}
+	if ua := ctx.Request.Header.UserAgent(); len(ua) > 0 {
+		attrs = append(attrs, slog.String("user_agent", string(ua)))
+	}
+	g.cfg.AccessLog.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+}
+
+// logPath is the path for the access log: the normalised one when the
+// request got that far, else the raw one as received.
+func (r *request) logPath() string {
+	if r.path != "" {
+		return r.path
+	}
+	return string(r.ctx.Request.URI().PathOriginal())
+}

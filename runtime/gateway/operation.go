@@ -1,0 +1,332 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/metrics"
+	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/validate"
+)
+
+// maxReplayBody is the largest body kept in memory for retries when the
+// operation does not validate it.
+const maxReplayBody = 64 << 10
+
+// DefaultMaxBody is the request body limit of an operation whose policy
+// sets no max_body (nginx's client_max_body_size default).
+const DefaultMaxBody = 1 << 20
+
+// operation is one bundle operation made live: its chain of steps, built
+// from its policy at load, and what they use.
+type operation struct {
+	op      *bundle.Operation
+	api     *api
+	v       *validate.Operation
+	metrics *metrics.Operation
+	// up is the upstream; nil when the operation is answered by its mock.
+	up      *proxy.Upstream
+	maxBody int64
+	timeout time.Duration
+	// rewrite is the compiled x-gateway path; nil forwards the request path
+	// without the servers base path.
+	rewrite []rewritePart
+	// steps run in order, each returning false when it answered the request;
+	// final answers it when they all pass.
+	steps []step
+	final func(*operation, *request)
+}
+
+type step func(*operation, *request) bool
+
+// rewritePart is a literal, or the path parameter named by param.
+type rewritePart struct {
+	lit   string
+	param string
+}
+
+func newOperation(g *Gateway, a *api, i int) (*operation, error) {
+	op := &a.b.Operations[i]
+	o := &operation{op: op, api: a, v: a.validators.Operation(i), metrics: g.cfg.Metrics.Operation(op.ID, op.Method),
+		maxBody: op.Policy.MaxBody}
+	if o.maxBody <= 0 {
+		o.maxBody = DefaultMaxBody
+	}
+	o.steps = append(o.steps, (*operation).checkLength)
+	if !op.Public && len(op.Security) > 0 {
+		// Authentication is not in this runtime yet: an operation that asks
+		// for it is refused, never served unchecked.
+		o.steps = append(o.steps, (*operation).refuseUnauthenticated)
+	}
+	if len(op.Params) > 0 {
+		o.steps = append(o.steps, (*operation).validateParams)
+	}
+	if op.Body != nil {
+		o.steps = append(o.steps, (*operation).validateBody)
+	}
+	switch {
+	case op.Policy.Mock || op.Policy.Upstream == "":
+		o.final = (*operation).serveMock
+	default:
+		up := a.upstreams[op.Policy.Upstream]
+		if up == nil {
+			return nil, fmt.Errorf("unknown upstream %q", op.Policy.Upstream)
+		}
+		o.up = up
+		o.final = (*operation).serveUpstream
+		o.timeout = op.Policy.Timeout.D()
+		if o.timeout <= 0 {
+			o.timeout = up.Timeout()
+		}
+		if op.Policy.Path != "" {
+			rw, err := compileRewrite(op.Policy.Path, op.Params)
+			if err != nil {
+				return nil, err
+			}
+			o.rewrite = rw
+		}
+	}
+	return o, nil
+}
+
+// compileRewrite splits an x-gateway path template into literals and
+// parameters, each of which must be a path parameter of the operation.
+func compileRewrite(tmpl string, params []bundle.Param) ([]rewritePart, error) {
+	if !strings.HasPrefix(tmpl, "/") {
+		return nil, fmt.Errorf("x-gateway path %q does not start with \"/\"", tmpl)
+	}
+	var parts []rewritePart
+	for s := tmpl; s != ""; {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			parts = append(parts, rewritePart{lit: s})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, rewritePart{lit: s[:i]})
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("x-gateway path %q has an unclosed {", tmpl)
+		}
+		name := s[i+1 : i+j]
+		known := false
+		for _, p := range params {
+			if p.In == "path" && p.Name == name {
+				known = true
+			}
+		}
+		if !known {
+			return nil, fmt.Errorf("x-gateway path %q names {%s}, which is not a path parameter", tmpl, name)
+		}
+		parts = append(parts, rewritePart{param: name})
+		s = s[i+j+1:]
+	}
+	return parts, nil
+}
+
+func (o *operation) serve(r *request) {
+	for _, s := range o.steps {
+		if !s(o, r) {
+			return
+		}
+	}
+	o.final(o, r)
+}
+
+// checkLength refuses a body whose declared length is over the limit before
+// reading any of it; a chunked body is counted as it is read.
+func (o *operation) checkLength(r *request) bool {
+	if cl := r.ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) > o.maxBody {
+		r.fail(problem.BodyTooLarge, "the body is "+strconv.Itoa(cl)+" bytes; this operation accepts at most "+
+			strconv.FormatInt(o.maxBody, 10), nil)
+		r.ctx.SetConnectionClose() // the body is not read: do not try to find the next request after it
+		return false
+	}
+	return true
+}
+
+func (o *operation) refuseUnauthenticated(r *request) bool {
+	r.fail(problem.AuthUnavailable, "operation "+o.op.ID+" requires authentication ("+o.schemes()+
+		"), which this gwc runtime does not check yet; it is refused rather than served unauthenticated", nil)
+	return false
+}
+
+func (o *operation) schemes() string {
+	var names []string
+	for _, req := range o.op.Security {
+		for _, s := range req.Schemes {
+			names = append(names, s.Scheme)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func (o *operation) validateParams(r *request) bool {
+	if err := o.v.Params(r); err != nil {
+		r.failValidation(err)
+		return false
+	}
+	return true
+}
+
+// validateBody reads the body (bounded by max_body, whatever Content-Length
+// said) and validates it; the bytes read are what the upstream receives.
+func (o *operation) validateBody(r *request) bool {
+	data, err := r.readBody(o.maxBody)
+	if err != nil {
+		if errors.Is(err, proxy.ErrBodyTooLarge) {
+			r.fail(problem.BodyTooLarge, "the body is larger than this operation's limit of "+strconv.FormatInt(o.maxBody, 10)+" bytes", nil)
+			r.ctx.SetConnectionClose()
+		} else {
+			r.fail(problem.BadRequest, "reading the body: "+err.Error(), nil)
+			r.ctx.SetConnectionClose()
+		}
+		return false
+	}
+	if verr := o.v.BodyBytes(b2s(r.ctx.Request.Header.ContentType()), data); verr != nil {
+		r.failValidation(verr)
+		return false
+	}
+	r.ctx.Request.SetBodyRaw(data)
+	return true
+}
+
+// readBody reads the whole request body into the request's pooled buffer,
+// failing with proxy.ErrBodyTooLarge past limit.
+func (r *request) readBody(limit int64) ([]byte, error) {
+	req := &r.ctx.Request
+	cl := req.Header.ContentLength()
+	if cl == 0 || cl == -2 { // -2: no body framing, hence no body
+		return nil, nil
+	}
+	s := req.BodyStream()
+	if s == nil {
+		// The server buffered the body (it streams only with
+		// StreamRequestBody): it is already bounded by the server's limit.
+		b := req.Body()
+		if int64(len(b)) > limit {
+			return nil, proxy.ErrBodyTooLarge
+		}
+		return b, nil
+	}
+	buf := r.body[:0]
+	if cl > 0 && cap(buf) < cl {
+		buf = make([]byte, 0, cl)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := s.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			r.body = buf
+			return nil, proxy.ErrBodyTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			r.body = buf
+			return nil, err
+		}
+	}
+	r.body = buf
+	return buf, nil
+}
+
+// upstreamPath appends the path the upstream gets, before its target's own
+// path: the x-gateway rewrite with the captured parameters, or the request
+// path without the servers base path.
+func (o *operation) upstreamPath(dst []byte, r *request) []byte {
+	if o.rewrite != nil {
+		for _, p := range o.rewrite {
+			if p.param == "" {
+				dst = append(dst, p.lit...)
+			} else {
+				v, _ := r.params.Get(p.param)
+				dst = append(dst, v...)
+			}
+		}
+		return dst
+	}
+	p := r.path
+	if base := o.op.BasePath; base != "" && strings.HasPrefix(p, base) {
+		p = p[len(base):]
+	}
+	if p == "" || p[0] != '/' {
+		dst = append(dst, '/')
+	}
+	return append(dst, p...)
+}
+
+// serveUpstream forwards the request and passes the answer on.
+func (o *operation) serveUpstream(r *request) {
+	ctx := r.ctx
+	req := &ctx.Request
+	var hostBuf [256]byte
+	host := append(hostBuf[:0], req.Header.Host()...)
+	r.query = append(r.query[:0], ctx.URI().QueryString()...)
+	var pathBuf [512]byte
+	path := o.upstreamPath(pathBuf[:0], r)
+
+	proxy.StripRequestHop(&req.Header)
+	// gwc has answered any Expect: 100-continue itself, and sends the body.
+	req.Header.Del("Expect")
+	proto := "http"
+	if ctx.IsTLS() {
+		proto = "https"
+	}
+	proxy.SetForwarded(&req.Header, proxy.Forwarded{Peer: r.peer, Trusted: r.trusted, Proto: proto}, host)
+	req.Header.SetBytesV("X-Request-Id", r.id)
+
+	replayable := true
+	if req.IsBodyStream() {
+		switch cl := req.Header.ContentLength(); {
+		case cl == 0:
+		case cl > 0 && cl <= maxReplayBody && o.up.Pool.Config.Retries != nil:
+			// A small body is kept in memory when the upstream retries, so
+			// that a retry can send it again.
+			data, err := r.readBody(o.maxBody)
+			if err != nil {
+				r.fail(problem.BadRequest, "reading the body: "+err.Error(), nil)
+				ctx.SetConnectionClose()
+				return
+			}
+			req.SetBodyRaw(data)
+		case cl > 0:
+			// Streamed as it arrives; its length was checked against
+			// max_body, and the stream ends there.
+			replayable = false
+		default:
+			// A chunked body is streamed, and cut past max_body.
+			req.SetBodyStream(&proxy.LimitReader{R: req.BodyStream(), N: o.maxBody}, -1)
+			replayable = false
+		}
+	}
+	deadline := time.Now().Add(o.timeout)
+	failure, err := o.up.Forward(req, &ctx.Response, path, r.query, deadline, replayable)
+	switch failure {
+	case proxy.OK:
+		proxy.StripResponseHop(&ctx.Response.Header)
+		return
+	case proxy.NoTarget:
+		r.fail(problem.Unavailable, "upstream "+o.up.Pool.Name+" has no healthy target", nil)
+	case proxy.Timeout:
+		r.fail(problem.GatewayTimeout, "upstream "+o.up.Pool.Name+" did not answer within "+o.timeout.String(), nil)
+	case proxy.BodyTooLarge:
+		r.fail(problem.BodyTooLarge, "the body is larger than this operation's limit of "+strconv.FormatInt(o.maxBody, 10)+" bytes", nil)
+		ctx.SetConnectionClose()
+	default:
+		r.fail(problem.BadGateway, "upstream "+o.up.Pool.Name+" failed", nil)
+	}
+	r.g.log.Warn("upstream call failed", "operation", o.op.ID, "upstream", o.up.Pool.Name, "error", err,
+		"request_id", string(r.id))
+}

@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/router"
+)
+
+// request is the gateway's state for one request, pooled: nothing in it
+// outlives the fasthttp handler call, since fasthttp reuses the RequestCtx
+// and every byte slice it hands out once the handler returns.
+type request struct {
+	ctx   *fasthttp.RequestCtx
+	g     *Gateway
+	op    *operation
+	start time.Time
+
+	// path is the normalised request path; params the router's captures.
+	path    string
+	pathBuf []byte
+	params  router.Params
+	// query holds the query string while the upstream request is built.
+	query []byte
+	// id is the request id: the client's X-Request-Id when acceptable, else
+	// one gwc made (idBuf holds it).
+	id    []byte
+	idBuf [64]byte
+	// peer is the connection's remote address; client the client's address
+	// (the X-Forwarded-For entry a trusted proxy vouches for, else peer).
+	peer    netip.Addr
+	trusted bool
+
+	// reason is set when gwc answered itself (a problem, by slug); upstream
+	// when an upstream answered.
+	reason string
+	// body is the pooled buffer a validated body is read into.
+	body []byte
+	// hdrs backs the []string Header returns to the validator.
+	hdrs [4]string
+}
+
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// maxPooledBody is the largest body buffer a pooled request keeps; larger
+// ones are dropped after their request, so that one big upload does not pin
+// its memory in the pool.
+const maxPooledBody = 64 << 10
+
+func (r *request) release() {
+	body := r.body
+	if cap(body) > maxPooledBody {
+		body = nil
+	}
+	*r = request{body: body[:0], pathBuf: r.pathBuf[:0], query: r.query[:0]}
+	requests.Put(r)
+}
+
+// idPrefix starts the request ids this process makes: random, so that ids
+// from replicas and restarts do not collide; a counter follows it.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() [8]byte {
+	var raw [4]byte
+	_, _ = rand.Read(raw[:]) // crypto/rand.Read does not fail (Go 1.24+)
+	var p [8]byte
+	hex.Encode(p[:], raw[:])
+	return p
+}
+
+// setID takes the client's X-Request-Id when it is a plausible id (1 to 64
+// bytes of letters, digits, ".", "_", "-" and ":"), so that a request can be
+// followed across services; otherwise gwc makes one.
+func (r *request) setID() {
+	if v := r.ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= 64 && plainID(v) {
+		r.id = append(r.idBuf[:0], v...)
+		return
+	}
+	b := append(r.idBuf[:0], idPrefix[:]...)
+	b = append(b, '-')
+	r.id = strconv.AppendUint(b, idCounter.Add(1), 36)
+}
+
+func plainID(v []byte) bool {
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+// b2s views b as a string without copying. The string is valid only while b
+// is (for fasthttp's buffers: until the handler returns) and must not be
+// kept beyond that.
+func b2s(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// The validate.Request methods, over the fasthttp request.
+
+// PathValue returns the raw captured path parameter.
+func (r *request) PathValue(name string) string {
+	v, _ := r.params.Get(name)
+	return v
+}
+
+// RawQuery returns the query string as received.
+func (r *request) RawQuery() string { return b2s(r.ctx.URI().QueryString()) }
+
+// Header returns the values of the named header.
+func (r *request) Header(name string) []string {
+	vs := r.ctx.Request.Header.PeekAll(name)
+	if len(vs) <= len(r.hdrs) {
+		out := r.hdrs[:len(vs)]
+		for i, v := range vs {
+			out[i] = b2s(v)
+		}
+		return out
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = b2s(v)
+	}
+	return out
+}
+
+// fail answers with a problem.
+func (r *request) fail(reason problem.Reason, detail string, errs []problem.FieldError) {
+	r.reason = reason.Slug
+	p := problem.Problem{Reason: reason, Detail: detail, Instance: r.instance(), RequestID: b2s(r.id), Errors: errs}
+	writeProblem(r.ctx, &p)
+	r.g.rejection(reason)
+}
+
+// instance is the request path for a problem's "instance": the normalised
+// path once there is one.
+func (r *request) instance() string {
+	if r.path != "" {
+		return r.path
+	}
+	return ""
+}

@@ -1,0 +1,199 @@
+package proxy
+
+import (
+	"bytes"
+	"net/netip"
+
+	"github.com/valyala/fasthttp"
+)
+
+// tchar marks the bytes allowed in a header name (RFC 9110 §5.6.2 token).
+var tchar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+// Framing problems CheckRequest reports; each is a 400 after which the
+// connection is closed, since the client and gwc may disagree on where the
+// next request starts.
+const (
+	BadHeaderName = "a header name is not an RFC 9110 token"
+	CLAndTE       = "the request has both Content-Length and Transfer-Encoding"
+)
+
+// CheckRequest refuses what fasthttp's parser lets through and a proxy must
+// not forward (docs/runtime-engine.md): a header name that is not a token
+// ("Bad Name: x" would reach the upstream, which may parse it otherwise),
+// and a chunked request that also carries Content-Length (RFC 9112 §6.1
+// lets a server process it as chunked and close; gwc refuses it, as nginx
+// does, since the two framings are the raw material of request smuggling).
+// It reads the raw header block once; it returns "" when the request is
+// acceptable.
+func CheckRequest(h *fasthttp.RequestHeader) string {
+	chunked := h.ContentLength() == -1
+	raw := h.RawHeaders()
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) == 0 {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // obs-fold continuation: fasthttp has unfolded it
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return BadHeaderName
+		}
+		name := line[:colon]
+		for _, c := range name {
+			if !tchar[c] {
+				return BadHeaderName
+			}
+		}
+		if chunked && len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")) {
+			return CLAndTE
+		}
+	}
+	return ""
+}
+
+// hopHeaders are the hop-by-hop headers of RFC 9110 §7.6.1 and their
+// customary companions; they concern one connection and are never
+// forwarded. Transfer-Encoding is framing, which fasthttp owns on each hop.
+var hopHeaders = [...]string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// StripRequestHop removes the hop-by-hop headers of a request and those its
+// Connection header names. Header names are normalised by the server, so
+// Del matches them whatever case the client used.
+func StripRequestHop(h *fasthttp.RequestHeader) {
+	delListed(h.Peek("Connection"), h.DelBytes)
+	for _, k := range hopHeaders {
+		h.Del(k)
+	}
+	// fasthttp keeps "Connection: close" as a flag, not a header: it concerns
+	// the client's connection only, and the upstream connection stays pooled.
+	h.ResetConnectionClose()
+}
+
+// StripResponseHop removes the hop-by-hop headers of an upstream response.
+func StripResponseHop(h *fasthttp.ResponseHeader) {
+	delListed(h.Peek("Connection"), h.DelBytes)
+	for _, k := range hopHeaders {
+		if k != "Transfer-Encoding" { // fasthttp owns the response framing
+			h.Del(k)
+		}
+	}
+	// The upstream's Connection: close concerns the upstream hop only.
+	h.ResetConnectionClose()
+}
+
+// delListed deletes the headers a Connection value names. It walks the value
+// in place: bytes.Split would cost an allocation on every response, since
+// upstreams send "Connection: keep-alive".
+func delListed(c []byte, del func([]byte)) {
+	for len(c) > 0 {
+		tok := c
+		if i := bytes.IndexByte(c, ','); i >= 0 {
+			tok, c = c[:i], c[i+1:]
+		} else {
+			c = nil
+		}
+		if tok = bytes.TrimSpace(tok); len(tok) > 0 && !bytes.EqualFold(tok, []byte("keep-alive")) &&
+			!bytes.EqualFold(tok, []byte("close")) {
+			del(tok)
+		}
+	}
+}
+
+// Forwarded is what the gateway tells an upstream about the client hop.
+type Forwarded struct {
+	// Peer is the address of the connection's other end.
+	Peer netip.Addr
+	// Trusted says whether Peer is a trusted proxy, whose own X-Forwarded-*
+	// and Forwarded headers are kept and appended to; from any other peer
+	// they are replaced, so that a client cannot make an upstream believe
+	// it comes from somewhere else.
+	Trusted bool
+	// Proto is "http" or "https": the scheme the client used.
+	Proto string
+}
+
+// SetForwarded sets X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
+// Forwarded (RFC 7239) on a request about to be sent upstream. host is the
+// Host the client asked for. Values are built in stack buffers and copied by
+// SetBytesV, so this costs no allocation.
+func SetForwarded(h *fasthttp.RequestHeader, f Forwarded, host []byte) {
+	var buf [256]byte
+	b := buf[:0]
+	if f.Trusted {
+		if prior := h.Peek("X-Forwarded-For"); len(prior) > 0 && len(prior) < 192 {
+			b = append(append(b, prior...), ", "...)
+		}
+	}
+	b = f.Peer.AppendTo(b)
+	h.SetBytesV("X-Forwarded-For", b)
+
+	if !f.Trusted || len(h.Peek("X-Forwarded-Proto")) == 0 {
+		h.Set("X-Forwarded-Proto", f.Proto)
+	}
+	if !f.Trusted || len(h.Peek("X-Forwarded-Host")) == 0 {
+		h.SetBytesV("X-Forwarded-Host", host)
+	}
+
+	b = buf[:0]
+	if f.Trusted {
+		if prior := h.Peek("Forwarded"); len(prior) > 0 && len(prior) < 160 {
+			b = append(append(b, prior...), ", "...)
+		}
+	}
+	b = append(b, "for="...)
+	if f.Peer.Is6() {
+		// RFC 7239 §6: an IPv6 address is quoted and bracketed.
+		b = append(b, `"[`...)
+		b = f.Peer.AppendTo(b)
+		b = append(b, `]"`...)
+	} else {
+		b = f.Peer.AppendTo(b)
+	}
+	b = append(b, ";proto="...)
+	b = append(b, f.Proto...)
+	if validForwardedHost(host) {
+		b = append(b, ";host="...)
+		b = append(b, host...)
+	}
+	h.SetBytesV("Forwarded", b)
+}
+
+// validForwardedHost reports whether host can be written as a Forwarded
+// token unquoted (a host name or IPv4 address, with a port); anything else
+// is left out rather than quoted, since a client controls it.
+func validForwardedHost(host []byte) bool {
+	if len(host) == 0 || len(host) > 64 {
+		return false
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':') {
+			return false
+		}
+	}
+	return true
+}

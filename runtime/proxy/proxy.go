@@ -1,0 +1,319 @@
+// Package proxy sends gateway requests to upstream targets and brings their
+// answers back, on fasthttp (the engine and why: docs/runtime-engine.md).
+//
+// An Upstream is a bundle upstream made live: its target Pool (balancing,
+// health, circuit breakers) and one keep-alive fasthttp.HostClient per
+// target, taken from a Clients cache that outlives bundle reloads, so a
+// reload that keeps a target keeps its warm connections. Forward sends one
+// request, retrying as the upstream's policy allows, within one deadline.
+//
+// The request is the server's own parsed request, rewritten in place (path,
+// Host, forwarding headers, hop-by-hop headers removed) and streamed to the
+// target; the response is streamed back the same way. Nothing here keeps a
+// reference to a request or response after Forward returns.
+package proxy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/metrics"
+	"github.com/gwcdev/gwc/runtime/upstream"
+)
+
+// Connection pool settings of every target.
+const (
+	// MaxConns bounds the connections to one target. A request that finds
+	// them all busy waits up to MaxConnWait, then fails as a connect error.
+	MaxConns    = 1024
+	MaxConnWait = 2 * time.Second
+	// IdleTimeout closes upstream connections idle this long. It is shorter
+	// than the keep-alive timeout of common servers (Node.js 5 s, uvicorn
+	// 5 s, nginx 60 s), so that gwc, not the upstream, closes an idle
+	// connection, and a request is rarely written to a connection the
+	// upstream is closing.
+	IdleTimeout = 4 * time.Second
+	// DefaultTimeout bounds an exchange when neither the operation nor the
+	// upstream sets a timeout.
+	DefaultTimeout = 30 * time.Second
+)
+
+// Failure says why Forward got no answer to pass on.
+type Failure int
+
+const (
+	// OK: resp holds the answer to pass on (whatever its status).
+	OK Failure = iota
+	// NoTarget: every target is down or has its circuit breaker open (503).
+	NoTarget
+	// Connect: no connection could be made, or none was free (502).
+	Connect
+	// Timeout: the deadline passed before the answer (504).
+	Timeout
+	// Broken: the connection failed mid-exchange, or the answer was not
+	// HTTP (502).
+	Broken
+	// BodyTooLarge: the request body grew past its limit while streamed
+	// (413); see LimitReader.
+	BodyTooLarge
+)
+
+// Clients holds one HostClient per target address and TLS settings, shared
+// by every bundle a server loads: a reload that keeps a target reuses its
+// pooled connections. It is safe for concurrent use.
+type Clients struct {
+	mu sync.Mutex
+	m  map[clientKey]*fasthttp.HostClient
+}
+
+type clientKey struct{ scheme, addr, caFile string }
+
+// NewClients returns an empty cache.
+func NewClients() *Clients { return &Clients{m: map[clientKey]*fasthttp.HostClient{}} }
+
+// client returns the HostClient of t, creating it on first use.
+func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClient, error) {
+	k := clientKey{t.URL.Scheme, hostPort(t), caFile}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if hc := c.m[k]; hc != nil {
+		return hc, nil
+	}
+	hc := &fasthttp.HostClient{
+		Addr:                k.addr,
+		Name:                "",
+		MaxConns:            MaxConns,
+		MaxConnWaitTimeout:  MaxConnWait,
+		MaxIdleConnDuration: IdleTimeout,
+		// Bodies are streamed both ways: a response body is copied to the
+		// client as it arrives.
+		StreamResponseBody: true,
+		// The path was normalised by the router, then rewritten: it goes out
+		// exactly as built.
+		DisablePathNormalizing:   true,
+		NoDefaultUserAgentHeader: true,
+		// A request written to a pooled connection the upstream had just
+		// closed fails before any answer; such a request is sent once more on
+		// a fresh connection when it is safe to repeat (retryStale). Every
+		// other retry is the upstream policy's, in Forward.
+		MaxIdemponentCallAttempts: 2,
+		RetryIfErr:                retryStale,
+	}
+	if k.scheme == "https" {
+		cfg := &tls.Config{ServerName: t.URL.Hostname(), MinVersion: tls.VersionTLS12}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return nil, fmt.Errorf("reading the CA file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("the CA file %s holds no PEM certificate", caFile)
+			}
+			cfg.RootCAs = pool
+		}
+		hc.IsTLS, hc.TLSConfig = true, cfg
+	}
+	c.m[k] = hc
+	return hc, nil
+}
+
+// hostPort is the target's dial address, with the scheme's default port when
+// the URL names none.
+func hostPort(t *upstream.Target) string {
+	if t.URL.Port() != "" {
+		return t.Host
+	}
+	if t.URL.Scheme == "https" {
+		return net.JoinHostPort(t.URL.Hostname(), "443")
+	}
+	return net.JoinHostPort(t.URL.Hostname(), "80")
+}
+
+// retryStale allows fasthttp's one internal retry only for a request that
+// met a connection closed before any answer, and only when repeating it is
+// safe: an idempotent method or an Idempotency-Key (as Go's http.Transport
+// decides). Timeouts are never retried here.
+func retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
+	if attempts >= 2 || !stale(err) {
+		return false, false
+	}
+	if upstream.Idempotent(string(req.Header.Method())) || len(req.Header.Peek("Idempotency-Key")) > 0 {
+		return false, true
+	}
+	return false, false
+}
+
+func stale(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// Upstream is a live bundle upstream.
+type Upstream struct {
+	Pool    *upstream.Pool
+	Metrics *metrics.Upstream
+	clients []*fasthttp.HostClient // by Pool.Targets index
+	timeout time.Duration
+}
+
+// NewUpstream makes u live, taking its targets' clients from cs.
+func NewUpstream(u bundle.Upstream, cs *Clients, m *metrics.Upstream, opts upstream.Options) (*Upstream, error) {
+	p, err := upstream.NewPool(u, opts)
+	if err != nil {
+		return nil, err
+	}
+	up := &Upstream{Pool: p, Metrics: m, timeout: u.Timeout.D()}
+	for _, t := range p.Targets {
+		hc, err := cs.client(t, u.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream %q target %s: %w", u.Name, t.URL, err)
+		}
+		up.clients = append(up.clients, hc)
+	}
+	return up, nil
+}
+
+// Timeout is the upstream's own timeout, DefaultTimeout when it sets none.
+func (u *Upstream) Timeout() time.Duration {
+	if u.timeout > 0 {
+		return u.timeout
+	}
+	return DefaultTimeout
+}
+
+// Forward sends req to a target of u and leaves the answer in resp. path is
+// the request path as the upstream should see it, before the target URL's
+// own path (which Forward prefixes), and query the raw query string, both
+// already encoded. Host is set to the target's. An attempt that fails is
+// tried again, on another target when there is one, as the upstream's
+// retries allow, while deadline has not passed; replayable says whether the
+// body can be sent again (it is in memory, or there is none). A streamed
+// body is only re-sent after a connect error, which never read from it.
+//
+// On OK, resp holds the answer, whatever its status; otherwise resp is
+// reset and err says what happened, for the log.
+func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path, query []byte, deadline time.Time, replayable bool) (Failure, error) {
+	method := string(req.Header.Method()) // does not allocate: compared, never kept
+	var exclude *upstream.Target
+	for attempt := 1; ; attempt++ {
+		t, err := u.Pool.Pick(exclude)
+		if err != nil {
+			return NoTarget, err
+		}
+		hc := u.clients[u.index(t)]
+		var uri [512]byte
+		b := append(append(uri[:0], t.BasePath...), path...)
+		if len(query) > 0 {
+			b = append(append(b, '?'), query...)
+		}
+		req.SetRequestURIBytes(b)
+		req.Header.SetHost(t.Host)
+
+		start := time.Now()
+		err = hc.DoDeadline(req, resp, deadline)
+		elapsed := time.Since(start)
+		kind, failure := classify(err)
+		status := resp.StatusCode()
+		failed := err != nil || u.Pool.Failed(status)
+		retry := failure != BodyTooLarge && (replayable || failure == Connect) &&
+			u.Pool.RetryOn(method, attempt, kind, status) && time.Until(deadline) > 0
+		u.Metrics.Attempt(elapsed, failed, retry)
+		switch {
+		case failed:
+			u.Pool.Done(t, upstream.Failure)
+		default:
+			u.Pool.Done(t, upstream.Success)
+		}
+		if !retry {
+			if err != nil {
+				resp.Reset()
+				return failure, err
+			}
+			return OK, nil
+		}
+		if err == nil {
+			resp.CloseBodyStream() //nolint:errcheck // the answer is dropped; closing returns the connection
+		}
+		resp.Reset()
+		exclude = t
+	}
+}
+
+func (u *Upstream) index(t *upstream.Target) int {
+	for i, x := range u.Pool.Targets {
+		if x == t {
+			return i
+		}
+	}
+	return 0
+}
+
+// classify maps a fasthttp error to the retry policy's kind and a Failure.
+func classify(err error) (kind string, f Failure) {
+	if err == nil {
+		return "", OK
+	}
+	var op *net.OpError
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		return "", BodyTooLarge
+	case errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, fasthttp.ErrNoFreeConns),
+		errors.As(err, &op) && op.Op == "dial":
+		return upstream.ConnectError, Connect
+	case errors.Is(err, fasthttp.ErrTimeout):
+		return upstream.Timeout, Timeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return upstream.Timeout, Timeout
+	}
+	return "", Broken
+}
+
+// ErrBodyTooLarge is returned by a LimitReader past its limit.
+var ErrBodyTooLarge = errors.New("the request body is larger than the limit")
+
+// LimitReader passes on at most N bytes of R and fails with ErrBodyTooLarge
+// past them: a body streamed to an upstream without being read first is cut
+// when it exceeds max_body, and Forward reports BodyTooLarge.
+type LimitReader struct {
+	R io.Reader
+	N int64
+}
+
+func (l *LimitReader) Read(p []byte) (int, error) {
+	if l.N < 0 {
+		return 0, ErrBodyTooLarge
+	}
+	if int64(len(p)) > l.N+1 {
+		p = p[:l.N+1]
+	}
+	n, err := l.R.Read(p)
+	l.N -= int64(n)
+	if l.N < 0 {
+		return 0, ErrBodyTooLarge
+	}
+	return n, err
+}
+
+// Targets lists the target URLs, for logs.
+func (u *Upstream) Targets() string {
+	s := make([]string, len(u.Pool.Targets))
+	for i, t := range u.Pool.Targets {
+		s[i] = t.URL.String()
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,415 @@
+// Package server runs gateways: the public listener (fasthttp), the admin
+// listener (net/http: /healthz, /readyz, /metrics), hot reload and graceful
+// shutdown.
+//
+// Reload follows the order that keeps every request answered: load and
+// check the new bundles, build the whole new Gateway, start it, swap it in
+// with one atomic store, then stop the old one's background work. Requests
+// already inside the old gateway finish there; nothing they use is closed.
+// A bundle that fails to load or build never replaces the one being served.
+//
+// Shutdown (the context given to Run ending) marks the server not ready,
+// stops accepting, closes idle connections, lets in-flight requests finish
+// (their answers say Connection: close) for up to ShutdownTimeout, and then
+// returns.
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/gateway"
+	"github.com/gwcdev/gwc/runtime/metrics"
+	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/proxy"
+)
+
+// Defaults of Options.
+const (
+	DefaultListen            = ":8080"
+	DefaultAdmin             = "127.0.0.1:9090"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 75 * time.Second // nginx's keepalive_timeout
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultShutdownTimeout   = 30 * time.Second
+)
+
+// Loaded is one bundle to serve, with what identifies it in logs and metrics.
+type Loaded struct {
+	Bundle *bundle.Bundle
+	// Name is where it came from (a file).
+	Name string
+	// Digest is the payload's SHA-256 in hex; "" for a bundle compiled in
+	// memory.
+	Digest string
+	// Files are the files it was made from, for Watch; none means Name.
+	Files []string
+}
+
+// LoadFunc loads the bundles to serve; it is called at start and on every
+// reload.
+type LoadFunc func(ctx context.Context) ([]Loaded, error)
+
+// Options configure a Server.
+type Options struct {
+	// Listen and Admin are the addresses of the public and admin listeners;
+	// Admin "" disables the admin listener.
+	Listen string
+	Admin  string
+	// Load loads the bundles; required.
+	Load LoadFunc
+	// Log receives operational events; nil discards them.
+	Log *slog.Logger
+	// AccessLog receives one record per request; nil turns it off.
+	AccessLog *slog.Logger
+
+	// ReadHeaderTimeout bounds reading a request's header (from its first
+	// byte on a kept-alive connection); ReadTimeout bounds reading its body;
+	// WriteTimeout bounds writing the answer; IdleTimeout closes a kept-alive
+	// connection with no request. MaxHeaderBytes bounds the request line
+	// and header (431 past it). Zero means the Default above.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	// ShutdownTimeout bounds the drain when Run's context ends.
+	ShutdownTimeout time.Duration
+}
+
+// Server serves the gateway of the bundles Options.Load gives.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	clients  *proxy.Clients
+	gw       atomic.Pointer[gateway.Gateway]
+	loaded   atomic.Pointer[[]Loaded]
+	reloadMu sync.Mutex
+	draining atomic.Bool
+
+	http     *fasthttp.Server
+	ln       net.Listener
+	admin    *http.Server
+	adminLn  net.Listener
+	internal metrics.Rejection
+}
+
+// New loads the bundles, builds their gateway and opens the listeners; Run
+// serves. Errors name what failed: the bundle, or the address.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Load == nil {
+		return nil, errors.New("server: Options.Load is required")
+	}
+	setDefaults(&opts)
+	s := &Server{opts: opts, log: opts.Log, metrics: metrics.New(), clients: proxy.NewClients()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.internal = s.metrics.Rejection(problem.InternalError.Slug)
+	loaded, err := opts.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.build(loaded, nil)
+	if err != nil {
+		return nil, &BuildError{err}
+	}
+	s.http = s.newHTTP()
+	if s.ln, err = net.Listen("tcp", opts.Listen); err != nil {
+		return nil, &ListenError{Addr: opts.Listen, Err: err}
+	}
+	if opts.Admin != "" {
+		if s.adminLn, err = net.Listen("tcp", opts.Admin); err != nil {
+			s.ln.Close()
+			return nil, &ListenError{Addr: opts.Admin, Admin: true, Err: err}
+		}
+		s.admin = &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+	}
+	s.swap(g, loaded)
+	return s, nil
+}
+
+// BuildError is a loaded bundle the runtime cannot serve (an upstream URL
+// it cannot use, bundles whose routes clash).
+type BuildError struct{ Err error }
+
+func (e *BuildError) Error() string { return e.Err.Error() }
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// ListenError is a listener New could not open.
+type ListenError struct {
+	Addr  string
+	Admin bool
+	Err   error
+}
+
+func (e *ListenError) Error() string {
+	what := ""
+	if e.Admin {
+		what = " (admin)"
+	}
+	return fmt.Sprintf("cannot listen on %s%s: %v", e.Addr, what, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+func setDefaults(o *Options) {
+	if o.Listen == "" {
+		o.Listen = DefaultListen
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&o.ReadTimeout, DefaultReadTimeout)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.IdleTimeout, DefaultIdleTimeout)
+	def(&o.ShutdownTimeout, DefaultShutdownTimeout)
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+}
+
+// Addr is the public listener's address (useful with port 0).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// AdminAddr is the admin listener's address, nil when it is disabled.
+func (s *Server) AdminAddr() net.Addr {
+	if s.adminLn == nil {
+		return nil
+	}
+	return s.adminLn.Addr()
+}
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+func (s *Server) build(loaded []Loaded, prev *gateway.Gateway) (*gateway.Gateway, error) {
+	bs := make([]*bundle.Bundle, len(loaded))
+	for i, l := range loaded {
+		bs[i] = l.Bundle
+	}
+	return gateway.New(bs, prev, gateway.Config{Metrics: s.metrics, Clients: s.clients, Log: s.log, AccessLog: s.opts.AccessLog})
+}
+
+// swap makes g the gateway being served and stops the previous one.
+func (s *Server) swap(g *gateway.Gateway, loaded []Loaded) {
+	g.Start()
+	prev := s.gw.Swap(g)
+	s.loaded.Store(&loaded)
+	if prev != nil {
+		prev.Close()
+	}
+	infos := make([]metrics.BundleInfo, len(loaded))
+	for i, l := range loaded {
+		infos[i] = metrics.BundleInfo{Title: l.Bundle.API.Title, Version: l.Bundle.API.Version, Digest: l.Digest}
+	}
+	s.metrics.Bundles(infos...)
+}
+
+// Reload loads the bundles again and serves them in place of the current
+// ones. On error the current ones keep being served, and the error says why.
+func (s *Server) Reload(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	loaded, err := s.opts.Load(ctx)
+	if err == nil {
+		var g *gateway.Gateway
+		if g, err = s.build(loaded, s.gw.Load()); err == nil {
+			s.swap(g, loaded)
+			s.metrics.Reload(true)
+			for _, l := range loaded {
+				s.log.Info("serving bundle", "bundle", l.Name, "title", l.Bundle.API.Title, "version", l.Bundle.API.Version,
+					"operations", len(l.Bundle.Operations), "digest", short(l.Digest))
+			}
+			return nil
+		}
+	}
+	s.metrics.Reload(false)
+	s.log.Error("reload failed; still serving the previous bundles", "error", err)
+	return err
+}
+
+func short(digest string) string {
+	if len(digest) > 12 {
+		return digest[:12]
+	}
+	return digest
+}
+
+// Run serves until ctx ends, then drains. It returns nil after a clean
+// drain, or the error that stopped a listener.
+func (s *Server) Run(ctx context.Context) error {
+	for _, l := range *s.loaded.Load() {
+		s.log.Info("serving bundle", "bundle", l.Name, "title", l.Bundle.API.Title, "version", l.Bundle.API.Version,
+			"operations", len(l.Bundle.Operations), "digest", short(l.Digest))
+	}
+	s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn))
+	errc := make(chan error, 2)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.admin != nil {
+		go func() {
+			if err := s.admin.Serve(s.adminLn); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("admin listener: %w", err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down: draining in-flight requests", "timeout", s.opts.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := s.http.ShutdownWithContext(sctx); err != nil && runErr == nil {
+		runErr = fmt.Errorf("draining: %w", err)
+	}
+	if s.admin != nil {
+		s.admin.Shutdown(sctx) //nolint:errcheck // the admin listener has nothing to drain that matters
+	}
+	if g := s.gw.Load(); g != nil {
+		g.Close()
+	}
+	s.log.Info("stopped")
+	return runErr
+}
+
+func addrString(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
+}
+
+func (s *Server) newHTTP() *fasthttp.Server {
+	o := s.opts
+	return &fasthttp.Server{
+		Handler:      s.handle,
+		ErrorHandler: s.parseError,
+		// ReadTimeout bounds the header; once it is in, the body gets its
+		// own time.
+		ReadTimeout: o.ReadHeaderTimeout,
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
+		},
+		WriteTimeout:   o.WriteTimeout,
+		IdleTimeout:    o.IdleTimeout,
+		ReadBufferSize: o.MaxHeaderBytes,
+		// Bodies stream: the handler gets the request once its header is in,
+		// and reads (validation) or forwards (proxy) the body itself, bounded
+		// by the operation's max_body. The server only pre-reads up to 8 KiB.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		// Date is fasthttp's on every answer (its clock, cached per second),
+		// an upstream's included, as nginx does.
+		CloseOnShutdown:       true,
+		SecureErrorLogMessage: true,
+		Logger:                fasthttpLogger{s.log},
+	}
+}
+
+// handle serves one request on the current gateway. A panic is a gwc bug: it
+// is logged and answered 500, and the server goes on.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic serving a request", "panic", fmt.Sprint(v), "method", string(ctx.Method()),
+				"path", string(ctx.Request.URI().PathOriginal()))
+			writeProblem(ctx, problem.InternalError, "the gateway failed on this request")
+			ctx.SetConnectionClose()
+			s.internal.Inc()
+		}
+	}()
+	s.gw.Load().Serve(ctx)
+}
+
+// parseError answers a request fasthttp could not read.
+func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
+	reason, detail := problem.BadRequest, "the request could not be parsed"
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		reason, detail = problem.HeaderTooLarge, fmt.Sprintf("the request line and header exceed %d bytes", s.opts.MaxHeaderBytes)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		reason, detail = problem.BodyTooLarge, "the body is too large"
+	case errors.As(err, &ne) && ne.Timeout():
+		reason, detail = problem.RequestTimeout, "the request was not received in time"
+	}
+	writeProblem(ctx, reason, detail)
+	s.metrics.Rejection(reason.Slug).Inc()
+}
+
+func writeProblem(ctx *fasthttp.RequestCtx, reason problem.Reason, detail string) {
+	p := problem.Problem{Reason: reason, Detail: detail}
+	ctx.Response.Reset()
+	ctx.Response.SetStatusCode(reason.Status)
+	ctx.Response.Header.SetContentType(problem.ContentType)
+	ctx.Response.SetBody(p.AppendJSON(nil))
+}
+
+// fasthttpLogger sends fasthttp's own messages (connection errors) to the
+// operational log at debug level.
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug(fmt.Sprintf(format, args...), "component", "http")
+}
+
+// adminHandler serves /healthz (the process is up), /readyz (a gateway is
+// loaded and the server is not draining) and /metrics.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n")) //nolint:errcheck
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		type info struct {
+			Name       string `json:"name"`
+			Title      string `json:"title"`
+			Version    string `json:"version"`
+			Digest     string `json:"digest,omitempty"`
+			Operations int    `json:"operations"`
+		}
+		doc := struct {
+			Status  string `json:"status"`
+			Bundles []info `json:"bundles"`
+		}{Status: "ready"}
+		for _, l := range *s.loaded.Load() {
+			doc.Bundles = append(doc.Bundles, info{l.Name, l.Bundle.API.Title, l.Bundle.API.Version, l.Digest, len(l.Bundle.Operations)})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if s.draining.Load() {
+			doc.Status = "draining"
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(doc) //nolint:errcheck
+	})
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	return mux
+}
+
+// DigestHex formats a bundle header's digest for Loaded.Digest.
+func DigestHex(h *bundle.Header) string { return hex.EncodeToString(h.Digest[:]) }
