@@ -1,13 +1,24 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -45,10 +56,158 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":    cmdExits,
+			"freeport": cmdFreeport,
+			"http":     cmdHTTP,
+			"subst":    cmdSubst,
+			"upstream": cmdUpstream,
 		},
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
 	})
+}
+
+// cmdFreeport implements `freeport NAME...`: it sets each environment
+// variable NAME to a TCP port free on 127.0.0.1, for `gwc serve --listen`.
+func cmdFreeport(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: freeport NAME...")
+	}
+	for _, name := range args {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			ts.Fatalf("freeport: %v", err)
+		}
+		ts.Setenv(name, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+		ln.Close()
+	}
+}
+
+// cmdSubst implements `subst FILE...`: it replaces $NAME and ${NAME} in
+// each file with the script's environment variables, so that a spec can
+// name the address of an `upstream`.
+func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: subst FILE...")
+	}
+	for _, f := range args {
+		data, err := os.ReadFile(ts.MkAbs(f))
+		if err != nil {
+			ts.Fatalf("subst: %v", err)
+		}
+		if err := os.WriteFile(ts.MkAbs(f), []byte(os.Expand(string(data), ts.Getenv)), 0o644); err != nil {
+			ts.Fatalf("subst: %v", err)
+		}
+	}
+}
+
+// cmdHTTP implements `http [-H 'Name: value']... [-d BODY] [-until REGEXP]
+// METHOD URL`: it sends one request, retrying for up to 10 s while nothing
+// listens (a server started in the background may still be starting), and
+// writes the answer to stdout as "HTTP STATUS", the header lines sorted, a
+// blank line and the body, so that scripts match it with stdout. With
+// -until it sends the request again until the answer matches REGEXP (a
+// reload taking effect), for up to 10 s.
+func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! http; match the status instead")
+	}
+	var hdr [][2]string
+	var body io.Reader
+	var until *regexp.Regexp
+	for len(args) > 2 {
+		switch args[0] {
+		case "-H":
+			k, v, ok := strings.Cut(args[1], ":")
+			if !ok {
+				ts.Fatalf("http: -H %q is not Name: value", args[1])
+			}
+			hdr = append(hdr, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		case "-d":
+			body = strings.NewReader(args[1])
+		case "-until":
+			until = regexp.MustCompile(args[1])
+		default:
+			ts.Fatalf("http: unknown option %q", args[0])
+		}
+		args = args[2:]
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: http [-H 'Name: value']... [-d BODY] [-until REGEXP] METHOD URL")
+	}
+	var data []byte
+	if body != nil {
+		data, _ = io.ReadAll(body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, err := http.NewRequest(args[0], args[1], bytes.NewReader(data))
+		if err != nil {
+			ts.Fatalf("http: %v", err)
+		}
+		if data == nil {
+			req.Body = nil
+		}
+		for _, kv := range hdr {
+			if strings.EqualFold(kv[0], "Host") {
+				req.Host = kv[1]
+				continue
+			}
+			req.Header.Add(kv[0], kv[1])
+		}
+		resp, err := scriptClient.Do(req)
+		if err != nil {
+			if time.Now().Before(deadline) && errors.Is(err, syscall.ECONNREFUSED) {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			ts.Fatalf("http: %v", err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			ts.Fatalf("http: reading the body: %v", err)
+		}
+		var out strings.Builder
+		fmt.Fprintf(&out, "HTTP %d\n", resp.StatusCode)
+		var lines []string
+		for k, vs := range resp.Header {
+			for _, v := range vs {
+				lines = append(lines, k+": "+v)
+			}
+		}
+		sort.Strings(lines)
+		out.WriteString(strings.Join(lines, "\n"))
+		out.WriteString("\n\n")
+		out.Write(b)
+		if until != nil && !until.MatchString(out.String()) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		ts.Stdout().Write([]byte(out.String())) //nolint:errcheck
+		return
+	}
+}
+
+var scriptClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// cmdUpstream implements `upstream NAME`: it starts an HTTP server on
+// 127.0.0.1 for the rest of the script and sets $NAME to its URL. It
+// answers every request with a JSON echo of what it received: method, URI,
+// Host, the X-Forwarded-* headers and the body.
+func cmdUpstream(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: upstream NAME")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{ //nolint:errcheck
+			"method": r.Method, "uri": r.RequestURI, "host": r.Host, "body": string(b),
+			"xff": r.Header.Get("X-Forwarded-For"), "request_id": r.Header.Get("X-Request-Id"),
+		})
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }
 
 // cmdExits implements `exits CODE PROGRAM [ARGS...]`.

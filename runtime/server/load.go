@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"os"
 	"path/filepath"
 	"time"
@@ -13,13 +14,17 @@ import (
 )
 
 // BundleFiles returns a LoadFunc that reads bundle files, checking each one's
-// digest, and its signature when key is not nil.
+// digest, and its signature when key is not nil. A file that cannot be read
+// is the error os gives; one that is not a servable bundle, an *InputError.
 func BundleFiles(paths []string, key ed25519.PublicKey) LoadFunc {
 	return func(ctx context.Context) ([]Loaded, error) {
 		out := make([]Loaded, 0, len(paths))
 		for _, p := range paths {
 			b, h, err := bundle.ReadFile(p, bundle.DecodeOptions{VerifyKey: key})
 			if err != nil {
+				if isDecodeError(err) {
+					return nil, &InputError{err}
+				}
 				return nil, err
 			}
 			out = append(out, Loaded{Bundle: b, Name: p, Digest: DigestHex(h)})
@@ -116,4 +121,16 @@ func allExist(files []string) bool {
 		}
 	}
 	return true
+}
+
+// isDecodeError reports an error of bundle.Decode, as opposed to one reading
+// the file.
+func isDecodeError(err error) bool {
+	for _, kind := range []error{bundle.ErrNotBundle, bundle.ErrUnsupportedFormat, bundle.ErrTruncated, bundle.ErrCorrupt,
+		bundle.ErrSignature, bundle.ErrTooLarge, bundle.ErrInvalid} {
+		if errors.Is(err, kind) {
+			return true
+		}
+	}
+	return false
 }

@@ -127,7 +127,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	g, err := s.build(loaded, nil)
 	if err != nil {
-		return nil, &BuildError{err}
+		return nil, &InputError{err}
 	}
 	s.http = s.newHTTP()
 	if s.ln, err = net.Listen("tcp", opts.Listen); err != nil {
@@ -144,12 +144,14 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// BuildError is a loaded bundle the runtime cannot serve (an upstream URL
-// it cannot use, bundles whose routes clash).
-type BuildError struct{ Err error }
+// InputError is a bundle that is there but cannot be served: corrupt,
+// refused (signature, format version), or not buildable into a gateway (an
+// upstream URL the runtime cannot use, bundles whose routes clash). A
+// command exits 1 for it, as for any input with errors.
+type InputError struct{ Err error }
 
-func (e *BuildError) Error() string { return e.Err.Error() }
-func (e *BuildError) Unwrap() error { return e.Err }
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
 
 // ListenError is a listener New could not open.
 type ListenError struct {

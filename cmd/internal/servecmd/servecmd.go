@@ -224,4 +224,6 @@ func (f *flushWriter) Close() error {
 
 // IsNotExist reports whether err is a file that is not there (an I/O
 // error, not a bad bundle).
-func IsNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) }
+func IsNotExist(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission)
+}

@@ -70,15 +70,14 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	l := &loader{opts: opts, key: key, stderr: opts.IO.ErrOut}
 	err = servecmd.Run(ctx, &opts.Options, l.load, servecmd.Streams{Out: opts.IO.Out, Err: opts.IO.ErrOut})
+	var ie *server.InputError
 	var le *server.ListenError
-	var ie *inputError
-	var be *server.BuildError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrFindings):
 		return err
-	case errors.As(err, &ie), errors.As(err, &be):
+	case errors.As(err, &ie):
 		fmt.Fprintln(opts.IO.ErrOut, err)
 		return ErrFindings
 	case errors.As(err, &le), servecmd.IsNotExist(err):
@@ -86,12 +85,6 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	}
 	return err
 }
-
-// inputError is a file that is there but cannot be served: a corrupt or
-// refused bundle, or a gateway the runtime cannot build from it (exit 1).
-type inputError struct{ err error }
-
-func (e *inputError) Error() string { return e.err.Error() }
 
 // loader loads each file as a bundle, or compiles it as a spec.
 type loader struct {
@@ -114,13 +107,13 @@ func (l *loader) load(ctx context.Context) ([]server.Loaded, error) {
 		if bundle.IsBundle(data) {
 			b, h, err := bundle.Decode(data, bundle.DecodeOptions{VerifyKey: l.key})
 			if err != nil {
-				return nil, &inputError{fmt.Errorf("%s: %w", f, err)}
+				return nil, &server.InputError{Err: fmt.Errorf("%s: %w", f, err)}
 			}
 			out = append(out, server.Loaded{Bundle: b, Name: f, Digest: server.DigestHex(h)})
 			continue
 		}
 		if l.key != nil {
-			return nil, &inputError{fmt.Errorf("%s is a spec, not a signed bundle, and --verify-key requires signed bundles", f)}
+			return nil, &server.InputError{Err: fmt.Errorf("%s is a spec, not a signed bundle, and --verify-key requires signed bundles", f)}
 		}
 		b, ds, err := compiler.Compile(ctx, compiler.Options{Spec: f})
 		if err != nil {
