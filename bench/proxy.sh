@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # proxy.sh: gwc serve's proxy benchmark (DESIGN §7, BASELINES §2), run side by side with nginx on loopback.
 #
-#   bench/proxy.sh                         # nginx + the prototypes of bench/proxyproto, GET and POST
-#   bench/proxy.sh 'gwc=./gwc serve --listen 127.0.0.1:$PORT api.gwb'   # any candidate, as name=command
+#   bench/proxy.sh                         # nginx, gwc and the prototypes of bench/proxyproto, GET and POST
+#   bench/proxy.sh 'gwc=$BIN/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'   # chosen candidates
 #
-# A candidate is name=command. The command is run by bash with PORT (where it must listen) and UPSTREAM
-# (host:port of the upstream) in its environment, so write them as '$PORT' and '$UPSTREAM' in single quotes.
+# A candidate is name=command. The command is run by bash with PORT (where it must listen), UPSTREAM (host:port
+# of the upstream), BIN (where gwc, gwc-serve and the prototypes were built), BUNDLE (bench/testdata/proxy.yaml
+# built for this upstream) and ADMIN_PORT (free for gwc's admin listener, where the script reads gwc's allocation
+# totals) in its environment, so write them as '$PORT' etc. in single quotes.
 # Prefix it with env to state GC settings: 'raw-gogc400=env GOGC=400 $BIN/nethttp -mode raw ...'.
 # Every target gets the same wrk load, in interleaved rounds; the table shows medians over rounds and ratios to
 # nginx. CPU/req is the CPU time (utime+stime from /proc) of the target's processes divided by the requests wrk
@@ -55,16 +57,25 @@ trap 'exit 130' INT TERM
 BIN=$tmp/bin
 export BIN
 mkdir -p "$BIN"
-(cd "$repo" && go build -o "$BIN/nethttp" ./bench/proxyproto/nethttp && go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp) ||
-	die "building the prototypes failed"
+(cd "$repo" && go build -o "$BIN/nethttp" ./bench/proxyproto/nethttp && go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp &&
+	go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve) ||
+	die "building the prototypes and gwc failed"
 
 UPSTREAM=127.0.0.1:$BASE_PORT
 export UPSTREAM
+
+# gwc serves bench/testdata/proxy.yaml: GET /hello (a query parameter validated) and POST /hello (a 1 KB JSON body
+# validated), built into $BUNDLE for this run's upstream.
+BUNDLE=$tmp/proxy.gwb
+export BUNDLE
+sed "s/UPSTREAM_ADDR/$UPSTREAM/" "$repo/bench/testdata/proxy.yaml" >"$tmp/proxy.yaml"
+"$BIN/gwc" build "$tmp/proxy.yaml" -o "$BUNDLE" 2>/dev/null || die "gwc build of the benchmark spec failed"
 
 if [ $# -gt 0 ]; then
 	candidates=("$@")
 else
 	candidates=(
+		'gwc=env GOGC=100 GOMAXPROCS=2 $BIN/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin 127.0.0.1:$ADMIN_PORT'
 		'go-stock=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode stock -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
 		'go-transport=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode transport -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
 		'go-raw=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode raw -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
@@ -121,7 +132,7 @@ start() { # name port command...
 	local name=$1 port=$2
 	shift 2
 	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then die "port $port is taken (set BASE_PORT)"; fi
-	PORT=$port bash -c 'exec '"$*" >"$tmp/$name.out" 2>&1 &
+	PORT=$port ADMIN_PORT=$((port + 500)) bash -c 'exec '"$*" >"$tmp/$name.out" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	for _ in $(seq 100); do
@@ -208,6 +219,11 @@ done
 # warm-ups together. Other targets print nothing of the kind and get "-".
 allocs=()
 for i in "${!names[@]}"; do
+	# gwc reports its allocation totals on its admin listener (go_memstats_* in /metrics), when it has one.
+	if m=$(curl -fs "http://127.0.0.1:$((ports[$i] + 500))/metrics" 2>/dev/null); then
+		awk '/^go_memstats_mallocs_total /{n = $2} /^go_memstats_alloc_bytes_total /{b = $2} END {if (n) print "mallocs", n, "bytes", b}' \
+			<<<"$m" >>"$tmp/${names[$i]}.out"
+	fi
 	kill -TERM "${tpids[$i]}" 2>/dev/null || true
 	wait "${tpids[$i]}" 2>/dev/null || true
 	allocs[$i]=$(awk -v n="${served[$i]:-0}" '/^mallocs /{ if (n) printf "%.1f allocs, %.0f B", $2 / n, $4 / n }' "$tmp/${names[$i]}.out")
@@ -236,7 +252,7 @@ for mode in $MODES; do
 	' "$tmp/med.$mode" "$tmp/med.$mode"
 	echo
 done
-echo "Allocations per request (Go prototypes; GET and POST and warm-ups together):"
+echo "Allocations per request (gwc and the Go prototypes; GET and POST and warm-ups together; gwc's include its metrics' scrape):"
 for i in "${!names[@]}"; do if [ -n "${allocs[$i]}" ]; then echo "- ${names[$i]}: ${allocs[$i]}"; fi; done
 echo
 echo "upstream: nginx 1 worker, return 200 of ${#body} bytes of JSON; nginx: 1 worker, proxy_http_version 1.1, keepalive 256."

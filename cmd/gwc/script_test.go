@@ -100,8 +100,9 @@ func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdHTTP implements `http [-H 'Name: value']... [-d BODY] [-until REGEXP]
-// METHOD URL`: it sends one request, retrying for up to 10 s while nothing
+// cmdHTTP implements `http [-H 'Name: value']... [-d BODY | -e BODY]
+// [-until REGEXP] METHOD URL`: it sends one request (-e: a body with Go
+// escapes such as \r\n), retrying for up to 10 s while nothing
 // listens (a server started in the background may still be starting), and
 // writes the answer to stdout as "HTTP STATUS", the header lines sorted, a
 // blank line and the body, so that scripts match it with stdout. With
@@ -124,6 +125,13 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 			hdr = append(hdr, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
 		case "-d":
 			body = strings.NewReader(args[1])
+		case "-e":
+			// A body with Go escapes (\r\n), for multipart.
+			u, err := strconv.Unquote(`"` + strings.ReplaceAll(args[1], `"`, `\"`) + `"`)
+			if err != nil {
+				ts.Fatalf("http: -e %q: %v", args[1], err)
+			}
+			body = strings.NewReader(u)
 		case "-until":
 			until = regexp.MustCompile(args[1])
 		default:
@@ -132,7 +140,7 @@ func cmdHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		args = args[2:]
 	}
 	if len(args) != 2 {
-		ts.Fatalf("usage: http [-H 'Name: value']... [-d BODY] [-until REGEXP] METHOD URL")
+		ts.Fatalf("usage: http [-H 'Name: value']... [-d BODY | -e BODY] [-until REGEXP] METHOD URL")
 	}
 	var data []byte
 	if body != nil {
