@@ -16,10 +16,11 @@
 // that no HTTP engine is assumed) and Body reads and checks the body (read
 // into a pooled buffer, returned as an exact-size copy). Failures are an
 // *Error: 400 with one FieldError per failing field, named by a JSON
-// pointer into the request ("/query/limit", "/body/items/0/name"), 413 when
-// the body exceeds the limit (counted while reading, Content-Length is not
-// trusted), 415 when no declared media type matches, 500 as above.
-// Error.Problem renders RFC 9457 problem+json with an "errors" member.
+// pointer into the request ("/query/limit", "/body/items/0/name"), sorted
+// so that the same request always gets the same answer, 413 when the body
+// exceeds the limit (counted while reading, Content-Length is not trusted),
+// 415 when no declared media type matches, 500 as above. Error.Problem
+// renders RFC 9457 problem+json with an "errors" member.
 //
 // # Formats
 //
@@ -34,9 +35,10 @@
 // Values are decoded per in, style and explode (path: simple, label,
 // matrix; query: form, spaceDelimited, pipeDelimited, deepObject; header:
 // simple; cookie: form), guided by the schema's types (read through $ref and
-// allOf/anyOf/oneOf): a string is made a number or boolean when it reads as
-// one and the schema allows it, else it stays a string and the schema
-// reports the mismatch, naming the parameter. Scalar parameters are
+// allOf/anyOf/oneOf, so that {"anyOf":[{"type":"object"},{"type":"null"}]}
+// decodes as an object): a string is made a number or boolean when it reads
+// as one in JSON and the schema allows it, else it stays a string and the
+// schema reports the mismatch, naming the parameter. Scalar parameters are
 // validated without allocating.
 //
 // # Bodies
@@ -66,9 +68,17 @@
 // "valid" is final. Anything else is decoded with encoding/json (UseNumber)
 // and validated by santhosh, which decides and writes the errors, so
 // answers and messages are always santhosh's. Agreement is tested on
-// handwritten cases, by FuzzValidate, and on the corpus specs' request
-// schemas (internal/conformance).
+// handwritten cases, by FuzzValidate (bodies) and FuzzParams (parameters),
+// and on the corpus specs' request schemas (internal/conformance, which
+// also compares every decision with kin-openapi's: docs/validation.md).
 //
-// santhosh v6.0.3 panics on numbers big.Rat cannot parse (1e10000000); such
-// a panic is recovered and reported as an invalid value.
+// # Numbers
+//
+// Numbers are read exactly (math/big), which costs time that grows with the
+// exponent and, quadratically, with the digits: a number with more than 1000
+// characters before its exponent, or an exponent beyond ±1000, is refused
+// ("number out of range", at its pointer) before any check reads it, as
+// kin-openapi's float64 decoding refuses it too. santhosh v6.0.3 panics on
+// numbers big.Rat cannot parse; such a panic is still recovered and reported
+// as an invalid value.
 package validate

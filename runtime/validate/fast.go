@@ -539,8 +539,8 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 		end, str, strOK = e, content, plain
 	case tNumber:
 		e := w.num(i)
-		if e < 0 {
-			return 0, unsure
+		if e < 0 || hugeNumber(w.data[i:e]) {
+			return 0, unsure // santhosh's side refuses it (see safeValidate)
 		}
 		end, num = e, w.data[i:e]
 	case tBool:
@@ -903,7 +903,10 @@ func (w *walker) skip(i, depth int) int {
 		}
 		return e
 	case c == '-' || (c >= '0' && c <= '9'):
-		return w.num(i)
+		if e := w.num(i); e > 0 && !hugeNumber(w.data[i:e]) {
+			return e
+		}
+		return -1
 	case c == 't':
 		if bytes.HasPrefix(w.data[i:], []byte("true")) {
 			return i + 4

@@ -207,3 +207,73 @@ func floatInRange(s string, bits int) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange && !math.IsInf(f, 0)
 }
+
+// maxNumberDigits and maxNumberExponent bound the number literals gwc
+// validates. math/big computes 10^exponent exactly and reads long digit
+// strings in quadratic time, so without a bound "1e999999" costs about 0.2 s
+// and a million digits 3 s, each time a bound, format or integer check needs
+// the value, several times per request: a small body could keep a core busy
+// for minutes. No float64 or int64 comes near the bounds, and kin-openapi,
+// which decodes numbers to float64, rejects such numbers too.
+const (
+	maxNumberDigits   = 1000 // before the exponent, sign, point and fraction included
+	maxNumberExponent = 1000 // the magnitude of the exponent as written
+)
+
+// detailHugeNumber is the FieldError detail of a number beyond the bounds.
+const detailHugeNumber = "number out of range: more than 1000 digits or an exponent beyond ±1000"
+
+// hugeNumber reports whether the JSON number literal num is beyond the
+// bounds of maxNumberDigits and maxNumberExponent.
+func hugeNumber[T string | []byte](num T) bool {
+	mantissa, exp := len(num), T("")
+	for i := 0; i < len(num); i++ {
+		if num[i] == 'e' || num[i] == 'E' {
+			mantissa, exp = i, num[i+1:]
+			break
+		}
+	}
+	if mantissa > maxNumberDigits {
+		return true
+	}
+	if len(exp) > 0 && (exp[0] == '+' || exp[0] == '-') {
+		exp = exp[1:]
+	}
+	for len(exp) > 1 && exp[0] == '0' {
+		exp = exp[1:]
+	}
+	if len(exp) > 4 {
+		return true
+	}
+	e := 0
+	for i := 0; i < len(exp); i++ {
+		e = e*10 + int(exp[i]-'0')
+	}
+	return e > maxNumberExponent
+}
+
+// hugeNumbers is the error of a value holding numbers beyond hugeNumber's
+// bounds: their JSON pointers within the value.
+type hugeNumbers []string
+
+func (h hugeNumbers) Error() string { return detailHugeNumber }
+
+// findHugeNumbers appends to found the pointers (below at) of the numbers
+// in a decoded value that are beyond hugeNumber's bounds.
+func findHugeNumbers(v any, at string, found hugeNumbers) hugeNumbers {
+	switch v := v.(type) {
+	case json.Number:
+		if hugeNumber(string(v)) {
+			found = append(found, at)
+		}
+	case []any:
+		for i, x := range v {
+			found = findHugeNumbers(x, at+"/"+strconv.Itoa(i), found)
+		}
+	case map[string]any:
+		for k, x := range v {
+			found = findHugeNumbers(x, at+"/"+escapePointer(k), found)
+		}
+	}
+	return found
+}

@@ -28,6 +28,29 @@ type param struct {
 	bundle.Param
 	schema  *Schema
 	pointer string // "/query/limit"
+	// kind is how the value is decoded: "array", "object", or "" for a
+	// scalar. It is Param.Type when that is set, else the one structured
+	// type the schema's types allow besides null (see paramKind).
+	kind string
+}
+
+// paramKind returns how a parameter is decoded. The compiler gives no
+// Param.Type when the schema's type is not one name ({"anyOf":[{"type":
+// "object"},{"type":"null"}]}, as OpenAI's metadata filters are); reading
+// such a parameter as a scalar would take "metadata=x" as the whole value
+// and ignore "metadata[k]=v" for deepObject, so the schema's types, read
+// through $ref and allOf/anyOf/oneOf, decide.
+func paramKind(p bundle.Param, s *Schema) string {
+	if p.Type != "" || s == nil || p.ContentType != "" {
+		return p.Type
+	}
+	switch s.shape.types &^ tNull {
+	case tArray:
+		return "array"
+	case tObject:
+		return "object"
+	}
+	return ""
 }
 
 // Params validates the path, query, header and cookie parameters of r. It
@@ -42,7 +65,7 @@ func (o *Operation) Params(r Request) *Error {
 }
 
 func (p *param) check(r Request, pr *message.Printer, errs []FieldError) []FieldError {
-	if p.Type == "array" || p.Type == "object" {
+	if p.kind == "array" || p.kind == "object" {
 		v, present := p.structured(r)
 		if !present {
 			return p.missing(errs)
@@ -149,7 +172,7 @@ func (p *param) structured(r Request) (any, bool) {
 				}
 			})
 			return obj, found
-		case p.Type == "object" && p.Explode && p.Style == "form":
+		case p.kind == "object" && p.Explode && p.Style == "form":
 			obj := map[string]any{}
 			found := false
 			for name, ps := range sh.props {
@@ -159,7 +182,7 @@ func (p *param) structured(r Request) (any, bool) {
 				}
 			}
 			return obj, found
-		case p.Type == "array" && p.Explode:
+		case p.kind == "array" && p.Explode:
 			found := false
 			forEachQuery(raw, func(k, v string) {
 				if k == p.Name {
@@ -189,7 +212,7 @@ func (p *param) structured(r Request) (any, bool) {
 			parts = strings.Split(s, sep)
 			explodedPairs = p.Explode
 		case "matrix":
-			if p.Explode && p.Type == "array" {
+			if p.Explode && p.kind == "array" {
 				for _, seg := range strings.Split(strings.TrimPrefix(s, ";"), ";") {
 					parts = append(parts, strings.TrimPrefix(seg, p.Name+"="))
 				}
@@ -221,7 +244,7 @@ func (p *param) structured(r Request) (any, bool) {
 		parts = strings.Split(s, ",")
 		explodedPairs = p.Explode && p.In == "header"
 	}
-	if p.Type == "array" {
+	if p.kind == "array" {
 		var itemTypes uint8
 		if sh.items != nil {
 			itemTypes = sh.items.types
@@ -233,7 +256,7 @@ func (p *param) structured(r Request) (any, bool) {
 		return arr, true
 	}
 	obj := map[string]any{}
-	if explodedPairs && p.Type == "object" {
+	if explodedPairs && p.kind == "object" {
 		for _, kv := range parts {
 			k, v, _ := strings.Cut(kv, "=")
 			obj[k] = coerce(v, propShape(sh, k).types)

@@ -2,11 +2,14 @@ package validate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -159,11 +162,16 @@ func (e errNoValidator) Error() string { return "the validator is unavailable: "
 
 // safeValidate is santhosh's Validate, turning a panic into an error. It
 // compiles the schema on first use; a schema that does not compile gives an
-// errNoValidator.
+// errNoValidator. A value holding a number beyond hugeNumber's bounds is
+// refused before santhosh sees it, with a hugeNumbers error.
 func (s *Schema) safeValidate(v any) (err error) {
 	slow, err := s.slow.get()
 	if err != nil {
 		return errNoValidator{err}
+	}
+	if huge := findHugeNumbers(v, "", nil); huge != nil {
+		slices.Sort(huge)
+		return huge
 	}
 	defer func() {
 		if recover() != nil {
@@ -239,7 +247,7 @@ func compile(b *bundle.Bundle, old map[string]*Schema, opts Options) (*Validator
 			if err != nil {
 				return nil, fmt.Errorf("operation %s: parameter %q: %w", bop.ID, p.Name, err)
 			}
-			op.params = append(op.params, param{Param: p, schema: s, pointer: "/" + p.In + "/" + escapePointer(p.Name)})
+			op.params = append(op.params, param{Param: p, schema: s, pointer: "/" + p.In + "/" + escapePointer(p.Name), kind: paramKind(p, s)})
 		}
 		if bop.Body != nil {
 			for _, mt := range bop.Body.Content {
@@ -347,17 +355,36 @@ func (s *Schema) validateValue(v any, prefix string, p *message.Printer, errs []
 	if errors.As(err, &nv) {
 		return append(errs, FieldError{Pointer: prefix, Detail: detailNoValidator})
 	}
+	var huge hugeNumbers
+	if errors.As(err, &huge) {
+		for _, ptr := range huge {
+			errs = append(errs, FieldError{Pointer: prefix + ptr, Detail: detailHugeNumber})
+		}
+		return errs
+	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return append(errs, FieldError{Pointer: prefix, Detail: err.Error()})
 	}
-	return flatten(ve, prefix, p, errs)
+	start := len(errs)
+	errs = flatten(ve, prefix, p, errs)
+	// santhosh visits an object's properties in map order, so the order of
+	// its errors changes from one run to the next; sorted, the same request
+	// always gets the same answer (found by FuzzParams).
+	slices.SortStableFunc(errs[start:], func(a, b FieldError) int {
+		return cmp.Or(strings.Compare(a.Pointer, b.Pointer), strings.Compare(a.Detail, b.Detail))
+	})
+	return errs
 }
 
 // flatten appends one FieldError per leaf of a santhosh error tree; anyOf
 // and oneOf failures are reported as themselves, not per branch.
 func flatten(ve *jsonschema.ValidationError, prefix string, p *message.Printer, errs []FieldError) []FieldError {
-	switch ve.ErrorKind.(type) {
+	switch k := ve.ErrorKind.(type) {
+	case *kind.AdditionalProperties:
+		// santhosh lists them in map order; sorted, the message is the
+		// same for the same request (found by FuzzParams).
+		slices.Sort(k.Properties)
 	case *kind.AnyOf, *kind.OneOf:
 	default:
 		if len(ve.Causes) > 0 {
@@ -484,7 +511,9 @@ func cutPrefix(s, prefix string) (string, bool) {
 // allows it, else the string (which validation then reports if the schema
 // wants something else).
 func coerce(s string, types uint8) any {
-	if types&(tInteger|tNumber) != 0 && isNumber(s) {
+	// A number too big to validate stays a string where strings are
+	// allowed: it is one, and as a number it would be refused.
+	if types&(tInteger|tNumber) != 0 && isNumber(s) && (types&tString == 0 || !hugeNumber(s)) {
 		return json.Number(s)
 	}
 	if types&tBool != 0 && (s == "true" || s == "false") {

@@ -110,6 +110,51 @@ func TestParams(t *testing.T) {
 	}
 }
 
+// TestParamsTypedThroughAnyOf checks parameters whose schema has no single
+// type, which the compiler gives no Param.Type (OpenAI's metadata filter is
+// {"anyOf":[{"type":"object"},{"type":"null"}]}): they are decoded as the
+// structure their schema allows, not as one scalar string. As scalars,
+// "metadata=x" was rejected as not an object although form-exploded objects
+// never carry their own name, while "k=x" and "filter[min]=x" were accepted
+// without looking at them (found by internal/conformance's differential test).
+func TestParamsTypedThroughAnyOf(t *testing.T) {
+	orNull := func(s string) json.RawMessage { return json.RawMessage(`{"anyOf":[` + s + `,{"type":"null"}]}`) }
+	b := &bundle.Bundle{Operations: []bundle.Operation{{ID: "list", Params: []bundle.Param{
+		{Name: "metadata", In: "query", Style: "form", Explode: true, Schema: orNull(`{"type":"object","properties":{"k":{"type":"integer"}}}`)},
+		{Name: "filter", In: "query", Style: "deepObject", Explode: true, Schema: orNull(`{"type":"object","properties":{"min":{"type":"number"}},"additionalProperties":false}`)},
+		{Name: "ids", In: "query", Style: "form", Schema: orNull(`{"type":"array","items":{"type":"integer"}}`)},
+		{Name: "X-Tags", In: "header", Style: "simple", Schema: orNull(`{"$ref":"#/$defs/Tags"}`)},
+	}}}, Defs: map[string]json.RawMessage{"Tags": json.RawMessage(`{"type":"array","items":{"enum":["a","b"]}}`)}}
+	v, err := CompileOptions(b, Options{Eager: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := v.Operation(0)
+	for _, tt := range []struct {
+		query  string
+		header http.Header
+		want   string
+	}{
+		{"metadata=12345", nil, ""},
+		{"k=7", nil, ""},
+		{"k=x", nil, "/query/metadata"}, // anyOf failures are reported at the parameter
+		{"filter[min]=1.5", nil, ""},
+		{"filter[min]=x", nil, "/query/filter"},
+		{"filter[max]=1", nil, "/query/filter"},
+		{"ids=1,2", nil, ""},
+		{"ids=1,x", nil, "/query/ids"},
+		{"", http.Header{"X-Tags": {"a,b"}}, ""},
+		{"", http.Header{"X-Tags": {"a,c"}}, "/header/X-Tags"},
+	} {
+		t.Run(tt.query+strings.Join(tt.header["X-Tags"], ""), func(t *testing.T) {
+			e := op.Params(&req{query: tt.query, header: tt.header})
+			if got := pointers(e); got != tt.want {
+				t.Errorf("failing %q, want %q (%v)", got, tt.want, e)
+			}
+		})
+	}
+}
+
 func TestBody(t *testing.T) {
 	op := testOperation(t)
 	mp := "--XX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--XX\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n%s\r\n--XX--\r\n"
@@ -158,6 +203,81 @@ func TestBody(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestErrorsDeterministic checks that a request failing on several fields
+// gets its errors in the same order every time: santhosh visits properties
+// in map order, and an answer that changes between identical requests
+// breaks caches, golden tests and log searches (found by FuzzParams).
+func TestErrorsDeterministic(t *testing.T) {
+	op := testOperation(t)
+	body := []byte(`{"name":"","tag":"cow","age":-1,"born":"x","toys":[{"id":"a"},{}]}`)
+	want := "/body/age /body/born /body/name /body/tag /body/toys/0/id /body/toys/1"
+	for range 20 {
+		if got := pointers(op.BodyBytes("application/json", body)); got != want {
+			t.Fatalf("failing %q, want %q", got, want)
+		}
+	}
+	// santhosh also lists additional properties in map order.
+	r := &req{path: map[string]string{"id": "0"}, query: "filter[min]=x&filter[max]=1&filter[avg]=2&filter[b]=3", header: http.Header{"X-Flag": {"true"}}}
+	want = "the request is invalid (3 errors); /path/id: minimum: got 0, want 1; " +
+		"/query/filter: additional properties 'avg', 'b', 'max' not allowed; /query/filter/min: got string, want number"
+	for range 50 {
+		if e := op.Params(r); e == nil || e.Error() != want {
+			t.Fatalf("got %v, want %s", e, want)
+		}
+	}
+}
+
+// TestHugeNumbers checks that numbers math/big would take long to read are
+// refused, where they are, before any check reads them: in a body (fast
+// path and santhosh alike), in a parameter and in a form field.
+func TestHugeNumbers(t *testing.T) {
+	op := testOperation(t)
+	tooLong := strings.Repeat("7", 1001)
+	for _, tt := range []struct {
+		body, want string
+	}{
+		{`{"name":"Rex","age":1e999999}`, "/body/age"},
+		{`{"name":"Rex","age":1E+0001001}`, "/body/age"},
+		{`{"name":"Rex","age":` + tooLong + `}`, "/body/age"},
+		{`{"name":"Rex","toys":[{"id":1},{"id":-1e-99999}]}`, "/body/toys/1/id"},
+		{`{"name":"Rex","age":1e1000}`, "/body/age"}, // in bounds: int32 says no
+		{`{"name":"Rex","age":1.5e-1000}`, "/body/age"},
+	} {
+		e := op.BodyBytes("application/json", []byte(tt.body))
+		if got := pointers(e); got != tt.want {
+			t.Errorf("%.60s: failing %q, want %q (%v)", tt.body, got, tt.want, e)
+		}
+		if strings.Contains(tt.body, "e1000}") || strings.Contains(tt.body, "-1000}") {
+			if e != nil && e.Errors[0].Detail == detailHugeNumber {
+				t.Errorf("%s: in bounds, but refused as huge", tt.body)
+			}
+		} else if e == nil || e.Errors[0].Detail != detailHugeNumber {
+			t.Errorf("%.60s: want %q, got %v", tt.body, detailHugeNumber, e)
+		}
+	}
+	s, err := compileSchema([]byte(`{"type":"object"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, decided := s.ValidFast([]byte(`{"x":[1e999999]}`)); decided {
+		t.Error("the fast path decided on a huge number, which santhosh refuses")
+	}
+	r := &req{path: map[string]string{"id": "1e999999"}, query: "limit=" + tooLong, header: http.Header{"X-Flag": {"true"}}}
+	if got := pointers(op.Params(r)); got != "/path/id /query/limit" {
+		t.Errorf("params: failing %q", got)
+	}
+	if got := pointers(op.BodyBytes("application/x-www-form-urlencoded", []byte("Name=a&Count=1e999999"))); got != "/body/Count" {
+		t.Errorf("form: failing %q", got)
+	}
+	// Where a string is allowed too, such text stays the string it is.
+	if v := coerce("1e999999", tString|tNumber); v != "1e999999" {
+		t.Errorf("coerce to string or number: %#v", v)
+	}
+	if v := coerce("1e999", tString|tNumber); v != json.Number("1e999") {
+		t.Errorf("coerce in bounds: %#v", v)
 	}
 }
 
