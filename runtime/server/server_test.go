@@ -84,6 +84,7 @@ func TestRoutingAndRewrites(t *testing.T) {
 	}{
 		{"GET", "/api/items/42", 200, "/v2/things/42"},                       // x-gateway path rewrite
 		{"PUT", "/api/items/7", 200, "/items/7"},                             // same template, other method
+		{"HEAD", "/api/items", 200, "/items"},                                // HEAD served by the GET route, sent as HEAD
 		{"GET", "/api/files/report.tar.json", 200, "/files/report.tar.json"}, // two parameters in one segment
 		{"GET", "/api/files/report.exe", 400, ""},                            // ext not in the enum
 		{"GET", "/api//items", 200, "/items"},                                // runs of "/" merged
@@ -110,8 +111,11 @@ func TestRoutingAndRewrites(t *testing.T) {
 			problemOf(t, resp, body)
 			continue
 		}
-		if got := up.last(t).URI; got != tt.upstreamURI {
-			t.Errorf("%s %s: upstream got %q, want %q", tt.method, tt.path, got, tt.upstreamURI)
+		if got := up.last(t); got.URI != tt.upstreamURI || got.Method != tt.method {
+			t.Errorf("%s %s: upstream got %s %q, want %s %q", tt.method, tt.path, got.Method, got.URI, tt.method, tt.upstreamURI)
+		}
+		if tt.method == "HEAD" && len(body) != 0 {
+			t.Errorf("HEAD answered with a body of %d bytes", len(body))
 		}
 	}
 	resp, body := do(t, "DELETE", ts.base+"/api/items/1", nil)
