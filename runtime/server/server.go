@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +90,8 @@ type Options struct {
 	MaxHeaderBytes    int
 	// ShutdownTimeout bounds the drain when Run's context ends.
 	ShutdownTimeout time.Duration
+	// Pprof serves Go's profiles under /debug/pprof/ on the admin listener.
+	Pprof bool
 }
 
 // Server serves the gateway of the bundles Options.Load gives.
@@ -410,6 +413,13 @@ func (s *Server) adminHandler() http.Handler {
 		json.NewEncoder(w).Encode(doc) //nolint:errcheck
 	})
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	if s.opts.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -667,3 +667,21 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		s, err := New(ctx, Options{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Pprof: on, Load: staticLoad(testBundle("http://127.0.0.1:1"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }() //nolint:errcheck
+		resp, _ := do(t, "GET", "http://"+s.AdminAddr().String()+"/debug/pprof/", nil)
+		if want := map[bool]int{false: 404, true: 200}[on]; resp.StatusCode != want {
+			t.Errorf("Pprof %v: /debug/pprof/ answered %d, want %d", on, resp.StatusCode, want)
+		}
+		cancel()
+		<-done
+	}
+}

@@ -39,6 +39,7 @@ type Options struct {
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	MaxHeaderBytes    int
+	Pprof             bool
 }
 
 // AddFlags defines the serve flags on fs.
@@ -56,6 +57,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout, "time a kept-alive connection may wait for its next request")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time in-flight requests get to finish on SIGTERM")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line and header accepted (431 beyond)")
+	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ on the admin listener")
 }
 
 // UsageError is a flag value Check refuses.
@@ -145,7 +147,7 @@ func Run(ctx context.Context, o *Options, load server.LoadFunc, st Streams) erro
 	s, err := server.New(ctx, server.Options{
 		Listen: o.Listen, Admin: admin, Load: load, Log: log, AccessLog: access,
 		ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
-		IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes, ShutdownTimeout: o.ShutdownTimeout,
+		IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes, ShutdownTimeout: o.ShutdownTimeout, Pprof: o.Pprof,
 	})
 	if err != nil {
 		return err
