@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -227,6 +229,41 @@ func benchmarkValidatorsCompile(b *testing.B, name string) {
 	for b.Loop() {
 		if _, err := validate.Compile(bun); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateOrderBytesGWC validates bench/proxy.sh's 1 KB POST body
+// (bench/testdata/proxy.yaml's Order: eleven items of five typed, bounded
+// properties) in memory, as gwc serve does once the body is read.
+func BenchmarkValidateOrderBytesGWC(b *testing.B) {
+	spec, err := os.ReadFile("testdata/proxy.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "proxy.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(spec), "UPSTREAM_ADDR", "127.0.0.1:1")), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	bun := compileBundle(b, path)
+	v, err := validate.Compile(bun)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var op *validate.Operation
+	for i, o := range bun.Operations {
+		if o.ID == "order" {
+			op = v.Operation(i)
+		}
+	}
+	if e := op.BodyBytes("application/json", orderBody); e != nil {
+		b.Fatal(e)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(orderBody)))
+	for b.Loop() {
+		if e := op.BodyBytes("application/json", orderBody); e != nil {
+			b.Fatal(e)
 		}
 	}
 }

@@ -1097,18 +1097,37 @@ func (w *walker) num(i int) int {
 // floor+1, which decides every comparison with an integer bound, and is
 // never a multiple of an integer. decided is false for other literals.
 func intBoundsCheck(n *node, num []byte) (result, bool) {
-	if bytes.IndexAny(num, "eE") >= 0 {
+	// One pass: the integer part's value (up to 18 digits, which cannot
+	// overflow int64; longer literals are left to big.Rat), then whether a
+	// fraction has a non-zero digit. The literal is valid JSON already.
+	j, neg := 0, false
+	if j < len(num) && num[j] == '-' {
+		neg, j = true, 1
+	}
+	var i int64
+	digits := 0
+	for ; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
+		i = i*10 + int64(num[j]-'0')
+		digits++
+	}
+	if digits == 0 || digits > 18 {
 		return 0, false
 	}
-	intPart, frac := num, []byte(nil)
-	if dot := bytes.IndexByte(num, '.'); dot >= 0 {
-		intPart, frac = num[:dot], num[dot+1:]
+	if neg {
+		i = -i
 	}
-	i, err := strconv.ParseInt(bstr(intPart), 10, 64)
-	if err != nil {
-		return 0, false
+	fraction := false
+	if j < len(num) && num[j] == '.' {
+		for j++; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
+			if num[j] != '0' {
+				fraction = true
+			}
+		}
 	}
-	if bytes.Trim(frac, "0") == nil || len(bytes.Trim(frac, "0")) == 0 {
+	if j != len(num) {
+		return 0, false // an exponent
+	}
+	if !fraction {
 		// An integer.
 		if (n.min != nil && i < n.ints[0]) || (n.max != nil && i > n.ints[1]) ||
 			(n.exMin != nil && i <= n.ints[2]) || (n.exMax != nil && i >= n.ints[3]) ||
@@ -1118,11 +1137,8 @@ func intBoundsCheck(n *node, num []byte) (result, bool) {
 		return ok, true
 	}
 	fl := i
-	if num[0] == '-' {
-		if i == -1<<63 {
-			return 0, false
-		}
-		fl = i - 1
+	if neg {
+		fl = i - 1 // |i| < 10^18: no overflow
 	}
 	// fl < v < fl+1: v < B ⇔ fl < B; v > B ⇔ fl ≥ B; never equal.
 	if (n.min != nil && fl < n.ints[0]) || (n.max != nil && fl >= n.ints[1]) ||
