@@ -685,3 +685,71 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 		<-done
 	}
 }
+
+func TestClientTimeouts(t *testing.T) {
+	up := newUpstream(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := New(ctx, Options{Listen: "127.0.0.1:0", Load: staticLoad(testBundle(up.URL)),
+		ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Run(ctx) //nolint:errcheck
+	addr := s.Addr().String()
+
+	// A header that never ends (slowloris) gets a 408 and the connection is
+	// closed once the read-header timeout has passed.
+	start := time.Now()
+	out, closed := raw(t, addr, "GET /api/items HTTP/1.1\r\nHost: x\r\nX-Slow: ", 3*time.Second)
+	if el := time.Since(start); !closed || el > 2*time.Second {
+		t.Errorf("unfinished header: closed %v after %v (answer %q)", closed, el, out)
+	}
+	if !strings.HasPrefix(out, "HTTP/1.1 408") {
+		t.Errorf("unfinished header answered %q, want a 408", out)
+	}
+
+	// A kept-alive connection with no next request is closed after the idle
+	// timeout.
+	start = time.Now()
+	out, closed = raw(t, addr, "GET /api/items HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
+	if el := time.Since(start); !closed || el > 2*time.Second || !strings.HasPrefix(out, "HTTP/1.1 200") {
+		t.Errorf("idle connection: closed %v after %v, answer %q", closed, el, out)
+	}
+}
+
+func TestLeastRequestsAndRandom(t *testing.T) {
+	slow := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(200 * time.Millisecond) })
+	fast := newUpstream(t, nil)
+	b := testBundle(slow.URL, fast.URL)
+	b.Upstreams[0].Balance = "least-requests"
+	ts := startServer(t, staticLoad(b))
+	// Concurrent requests: while the slow target holds one, the others go to
+	// the fast one.
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			do(t, "GET", ts.base+"/api/items", nil)
+		}()
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	if slow.count() > 3 || fast.count() < 7 {
+		t.Errorf("least-requests: slow target got %d, fast %d", slow.count(), fast.count())
+	}
+
+	a, c := newUpstream(t, nil), newUpstream(t, nil)
+	b = testBundle(a.URL, c.URL)
+	b.Upstreams[0].Balance = "random"
+	ts = startServer(t, staticLoad(b))
+	for i := 0; i < 40; i++ {
+		do(t, "GET", ts.base+"/api/items", nil)
+	}
+	// Each target has 1/2 a chance per request: both get some (the chance
+	// that one gets none of 40 is 2^-39).
+	if a.count() == 0 || c.count() == 0 || a.count()+c.count() != 40 {
+		t.Errorf("random: %d and %d requests", a.count(), c.count())
+	}
+}
