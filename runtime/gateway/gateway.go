@@ -282,11 +282,13 @@ func (g *Gateway) serve(r *request) {
 	ctx := r.ctx
 	h := &ctx.Request.Header
 	r.setID()
-	if msg := proxy.CheckRequest(h); msg != "" {
-		r.fail(problem.BadRequest, msg, nil)
+	check := proxy.CheckRequest(h)
+	if check.Problem != "" {
+		r.fail(problem.BadRequest, check.Problem, nil)
 		ctx.SetConnectionClose() // after fail, which resets the response
 		return
 	}
+	r.hop = check.Hop
 	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		r.peer = ip.Unmap()
 	}

@@ -277,7 +277,7 @@ func (o *operation) serveUpstream(r *request) {
 	var pathBuf [512]byte
 	path := o.upstreamPath(pathBuf[:0], r)
 
-	proxy.StripRequestHop(&req.Header)
+	proxy.StripRequestHop(&req.Header, r.hop)
 	// gwc has answered any Expect: 100-continue itself, and sends the body.
 	req.Header.Del("Expect")
 	proto := "http"

@@ -13,6 +13,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/proxy"
 	"github.com/gwcdev/gwc/runtime/router"
 )
 
@@ -39,6 +40,8 @@ type request struct {
 	// (the X-Forwarded-For entry a trusted proxy vouches for, else peer).
 	peer    netip.Addr
 	trusted bool
+	// hop is the request's hop-by-hop headers, to strip.
+	hop proxy.HopSet
 
 	// reason is set when gwc answered itself (a problem, by slug); upstream
 	// when an upstream answered.

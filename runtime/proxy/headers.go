@@ -29,15 +29,30 @@ const (
 	CLAndTE       = "the request has both Content-Length and Transfer-Encoding"
 )
 
+// Check is what CheckRequest found in a request's header block.
+type Check struct {
+	// Problem is why the request must be refused (BadHeaderName, CLAndTE),
+	// or "" when it is acceptable.
+	Problem string
+	// Hop marks the hop-by-hop headers the request has (bit i for
+	// hopHeaders[i]), which StripRequestHop removes; most requests have
+	// none, and then cost nothing more.
+	Hop HopSet
+}
+
+// HopSet is a set of hopHeaders, by index.
+type HopSet uint16
+
 // CheckRequest refuses what fasthttp's parser lets through and a proxy must
 // not forward (docs/runtime-engine.md): a header name that is not a token
 // ("Bad Name: x" would reach the upstream, which may parse it otherwise),
 // and a chunked request that also carries Content-Length (RFC 9112 §6.1
 // lets a server process it as chunked and close; gwc refuses it, as nginx
 // does, since the two framings are the raw material of request smuggling).
-// It reads the raw header block once; it returns "" when the request is
-// acceptable.
-func CheckRequest(h *fasthttp.RequestHeader) string {
+// It reads the raw header block once, noting on the way whether any
+// hop-by-hop header is present.
+func CheckRequest(h *fasthttp.RequestHeader) Check {
+	var c Check
 	chunked := h.ContentLength() == -1
 	raw := h.RawHeaders()
 	for len(raw) > 0 {
@@ -58,19 +73,23 @@ func CheckRequest(h *fasthttp.RequestHeader) string {
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return BadHeaderName
+			c.Problem = BadHeaderName
+			return c
 		}
 		name := line[:colon]
-		for _, c := range name {
-			if !tchar[c] {
-				return BadHeaderName
+		for _, b := range name {
+			if !tchar[b] {
+				c.Problem = BadHeaderName
+				return c
 			}
 		}
 		if chunked && len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")) {
-			return CLAndTE
+			c.Problem = CLAndTE
+			return c
 		}
+		c.Hop |= hopBit(name)
 	}
-	return ""
+	return c
 }
 
 // hopHeaders are the hop-by-hop headers of RFC 9110 §7.6.1 and their
@@ -81,13 +100,18 @@ var hopHeaders = [...]string{
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
-// StripRequestHop removes the hop-by-hop headers of a request and those its
-// Connection header names. Header names are normalised by the server, so
-// Del matches them whatever case the client used.
-func StripRequestHop(h *fasthttp.RequestHeader) {
-	delListed(h.Peek("Connection"), h.DelBytes)
-	for _, k := range hopHeaders {
-		h.Del(k)
+// StripRequestHop removes the hop-by-hop headers of a request (hop, from
+// CheckRequest) and those its Connection header names. Header names are
+// normalised by the server, so Del matches them whatever case the client
+// used.
+func StripRequestHop(h *fasthttp.RequestHeader, hop HopSet) {
+	if hop&hopConnection != 0 {
+		delListed(h.Peek("Connection"), h.DelBytes)
+	}
+	for i, k := range hopHeaders {
+		if hop&(1<<i) != 0 {
+			h.Del(k)
+		}
 	}
 	// fasthttp keeps "Connection: close" as a flag, not a header: it concerns
 	// the client's connection only, and the upstream connection stays pooled.
@@ -95,15 +119,42 @@ func StripRequestHop(h *fasthttp.RequestHeader) {
 }
 
 // StripResponseHop removes the hop-by-hop headers of an upstream response.
+// It looks at the names once and deletes only those there (each deletion is
+// a pass over the headers): usually just "Connection: keep-alive".
 func StripResponseHop(h *fasthttp.ResponseHeader) {
-	delListed(h.Peek("Connection"), h.DelBytes)
-	for _, k := range hopHeaders {
-		if k != "Transfer-Encoding" { // fasthttp owns the response framing
+	var hop HopSet
+	for k := range h.All() {
+		hop |= hopBit(k)
+	}
+	if hop&hopConnection != 0 {
+		delListed(h.Peek("Connection"), h.DelBytes)
+	}
+	for i, k := range hopHeaders {
+		// fasthttp owns the response framing (Transfer-Encoding).
+		if hop&(1<<i) != 0 && i != hopTransferEncoding {
 			h.Del(k)
 		}
 	}
 	// The upstream's Connection: close concerns the upstream hop only.
 	h.ResetConnectionClose()
+}
+
+// Indexes in hopHeaders that are handled apart.
+const (
+	hopConnection       HopSet = 1 << 0
+	hopTransferEncoding        = 7
+)
+
+// hopBit returns name's bit in a HopSet, 0 when it is not hop-by-hop,
+// whatever its case. Names a Connection header lists are found through
+// Connection itself.
+func hopBit(name []byte) HopSet {
+	for i, k := range hopHeaders {
+		if len(name) == len(k) && bytes.EqualFold(name, []byte(k)) {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // delListed deletes the headers a Connection value names. It walks the value
