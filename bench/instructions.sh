@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# instructions.sh: user-space CPU instructions per proxied request, counted by valgrind's callgrind, for gwc serve
+# and the fasthttp prototype, GET and POST 1 KB JSON (the requests of bench/proxy.sh), in front of one loopback nginx.
+# Instruction counts do not move with the load of a shared machine as req/s and CPU time do, so this is the
+# measure to compare two builds of gwc by; proxy.sh is the side-by-side comparison with nginx. The kernel's share
+# (the socket system calls, about half of a proxied request's CPU) is not counted.
+#
+#   bench/instructions.sh                        # gwc (this checkout) and the prototype
+#   bench/instructions.sh 'old=/path/to/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'   # more candidates
+#
+# Settings: N=4000 requests (after 400 of warm-up), C=4 connections, BASE_PORT=18280. Needs valgrind and nginx
+# (Debian packages; installed when missing, as root).
+set -euo pipefail
+N=${N:-4000}
+C=${C:-4}
+BASE_PORT=${BASE_PORT:-18280}
+repo=$(cd "$(dirname "$0")/.." && pwd)
+die() { echo "instructions.sh: $*" >&2; exit 1; }
+
+need=()
+command -v valgrind >/dev/null || need+=(valgrind)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+if [ ${#need[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || die "missing ${need[*]}: install them (apt-get install ${need[*]}) or run as root"
+	apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+		die "apt-get install ${need[*]} failed"
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+tmp=$(mktemp -d /tmp/gwc-instr.XXXXXX)
+pids=()
+nginx_pid=
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	# TERM, not KILL, so that nginx's master takes its worker with it.
+	[ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+BIN=$tmp/bin
+mkdir -p "$BIN"
+(cd "$repo" && go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve &&
+	go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp && go build -o "$BIN/loadgen" ./bench/proxyproto/loadgen) ||
+	die "building failed"
+
+UPSTREAM=127.0.0.1:$BASE_PORT
+mkdir -p "$tmp/up"
+cat >"$tmp/up/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $tmp/up/nginx.pid;
+error_log $tmp/up/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $tmp/up/body;
+	keepalive_requests 1000000;
+	server {
+		listen $UPSTREAM;
+		location / { default_type application/json; return 200 '{"data":[{"id":1,"name":"alpha","status":"active"},{"id":2,"name":"betas","status":"idle"}],"more":false}'; }
+	}
+}
+CONF
+"$NGINX" -p "$tmp/up" -c "$tmp/up/nginx.conf" -e "$tmp/up/error.log" >"$tmp/up/out.log" 2>&1 &
+nginx_pid=$!
+
+BUNDLE=$tmp/proxy.gwb
+sed "s/UPSTREAM_ADDR/$UPSTREAM/" "$repo/bench/testdata/proxy.yaml" >"$tmp/proxy.yaml"
+"$BIN/gwc" build "$tmp/proxy.yaml" -o "$BUNDLE" 2>/dev/null || die "gwc build of the benchmark spec failed"
+# bench/proxy.sh's 1 KB POST body.
+python3 -c '
+items = ["{\"id\":%d,\"name\":\"item-%04d\",\"price\":%d.99,\"tags\":[\"a\",\"b\"],\"ok\":true}" % (i, i, i * 3) for i in range(1, 12)]
+print("{\"order\":\"ord_0123456789\",\"items\":[" + ",".join(items) + "],\"note\":\"x\"}", end="")' >"$tmp/body.json" 2>/dev/null ||
+	die "python3 is needed to write the POST body"
+
+candidates=("$@")
+if [ ${#candidates[@]} -eq 0 ]; then
+	candidates=(
+		'gwc=$BIN/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'
+		'fasthttp=$BIN/fasthttp -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+	)
+fi
+export BIN BUNDLE UPSTREAM
+
+# count NAME MODE COMMAND: runs COMMAND under callgrind, sends 400 requests, zeroes the counters, sends N, dumps.
+count() {
+	local name=$1 mode=$2 cmd=$3 port=$((BASE_PORT + 1)) post=()
+	[ "$mode" = post ] && post=(-post "$tmp/body.json")
+	PORT=$port GODEBUG=asyncpreemptoff=1 GOMAXPROCS=2 bash -c "exec valgrind --tool=callgrind --callgrind-out-file=$tmp/cg.$name.$mode.out $cmd" \
+		>"$tmp/cg.$name.log" 2>&1 &
+	local vp=$!
+	pids+=("$vp")
+	for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	"$BIN/loadgen" -addr "127.0.0.1:$port" -n 400 -c "$C" "${post[@]}"
+	callgrind_control -z "$vp" >/dev/null 2>&1
+	"$BIN/loadgen" -addr "127.0.0.1:$port" -n "$N" -c "$C" "${post[@]}"
+	callgrind_control -d "$vp" >/dev/null 2>&1
+	sleep 0.5
+	# Callgrind cannot follow Go's signal handling through a graceful stop; the dump above has the counts.
+	kill -9 "$vp" 2>/dev/null || true
+	wait "$vp" 2>/dev/null || true
+	awk -v n="$N" '/^totals:/ { printf "%.0f", $2 / n }' "$(ls -t "$tmp"/cg."$name"."$mode".out.* | head -n1)"
+}
+
+echo "| target | GET instructions/request | POST 1 KB instructions/request |"
+echo "| --- | --- | --- |"
+for c in "${candidates[@]}"; do
+	case $c in *=*) ;; *) die "candidate $c is not name=command" ;; esac
+	name=${c%%=*}
+	echo "| $name | $(count "$name" get "${c#*=}") | $(count "$name" post "${c#*=}") |"
+done
+echo
+echo "valgrind --tool=callgrind, user space only; $N requests over $C connections after 400 of warm-up; GOMAXPROCS=2."
