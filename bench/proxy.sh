@@ -222,11 +222,12 @@ for i in "${!names[@]}"; do
 	# gwc reports its allocation totals on its admin listener (go_memstats_* in /metrics), when it has one.
 	if m=$(curl -fs "http://127.0.0.1:$((ports[$i] + 500))/metrics" 2>/dev/null); then
 		awk '/^go_memstats_mallocs_total /{n = $2} /^go_memstats_alloc_bytes_total /{b = $2} END {if (n) print "mallocs", n, "bytes", b}' \
-			<<<"$m" >>"$tmp/${names[$i]}.out"
+			<<<"$m" >"$tmp/${names[$i]}.allocs"
 	fi
 	kill -TERM "${tpids[$i]}" 2>/dev/null || true
 	wait "${tpids[$i]}" 2>/dev/null || true
-	allocs[$i]=$(awk -v n="${served[$i]:-0}" '/^mallocs /{ if (n) printf "%.1f allocs, %.0f B", $2 / n, $4 / n }' "$tmp/${names[$i]}.out")
+	allocs[$i]=$(cat "$tmp/${names[$i]}.out" "$tmp/${names[$i]}.allocs" 2>/dev/null |
+		awk -v n="${served[$i]:-0}" '/^mallocs /{ if (n) printf "%.1f allocs, %.0f B", $2 / n, $4 / n }' || true)
 done
 
 # Medians per mode and target, then ratios to nginx.
