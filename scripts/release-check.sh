@@ -55,34 +55,42 @@ if [[ $snapshot == *-none ]]; then
 fi
 
 host=$(go env GOOS)_$(go env GOARCH)
-exe=gwc
-[[ $(go env GOOS) == windows ]] && exe=gwc.exe
-# amd64 build directories carry the microarchitecture level, gwc_linux_amd64_v1.
-bin=$(find dist -type f -path "dist/gwc_${host}*/$exe" | head -n1)
-if [[ -z $bin ]]; then
-	echo "no $exe for $host under dist/" >&2
-	exit 1
-fi
-got=$("$bin" version)
 # internal/version spells versions with a leading v.
 want="gwc v${snapshot#v} ("
-if [[ $got != "$want"* ]]; then
-	printf '%s version = %q, want it to start with %q\n' "$bin" "$got" "$want" >&2
-	exit 1
-fi
-printf '%s version: %s\n' "$bin" "$got"
+for name in gwc gwc-serve; do
+	exe=$name
+	[[ $(go env GOOS) == windows ]] && exe=$name.exe
+	# amd64 build directories carry the microarchitecture level, gwc_linux_amd64_v1.
+	bin=$(find dist -type f -path "dist/${name}_${host}*/$exe" | head -n1)
+	if [[ -z $bin ]]; then
+		echo "no $exe for $host under dist/" >&2
+		exit 1
+	fi
+	if [[ $name == gwc ]]; then
+		got=$("$bin" version)
+	else
+		got=$("$bin" --version)
+	fi
+	if [[ $got != "$want"* ]]; then
+		printf '%s version = %q, want it to start with %q\n' "$bin" "$got" "$want" >&2
+		exit 1
+	fi
+	printf '%s version: %s\n' "$bin" "$got"
+done
 
 echo "targets built:"
 missing=0
-for t in $TARGETS; do
-	exe=gwc
-	[[ $t == windows_* ]] && exe=gwc.exe
-	f=$(find dist -type f -path "dist/gwc_${t}*/$exe" | head -n1)
-	if [[ -z $f ]]; then
-		printf '  %s: missing\n' "$t" >&2
-		missing=1
-	else
-		printf '  %-14s %s (%s bytes)\n' "$t" "$f" "$(wc -c <"$f" | tr -d ' ')"
-	fi
+for name in gwc gwc-serve; do
+	for t in $TARGETS; do
+		exe=$name
+		[[ $t == windows_* ]] && exe=$name.exe
+		f=$(find dist -type f -path "dist/${name}_${t}*/$exe" | head -n1)
+		if [[ -z $f ]]; then
+			printf '  %s %s: missing\n' "$name" "$t" >&2
+			missing=1
+		else
+			printf '  %-10s %-14s %s (%s bytes)\n' "$name" "$t" "$f" "$(wc -c <"$f" | tr -d ' ')"
+		fi
+	done
 done
 exit $missing
