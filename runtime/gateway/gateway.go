@@ -117,6 +117,23 @@ func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) 
 	for _, s := range r.Skipped() {
 		g.log.Warn("route not served", "route", s.Route.Method+" "+s.Route.Path, "reason", s.Reason)
 	}
+	var unchecked, refused int
+	for _, o := range g.ops {
+		switch {
+		case o.unchecked:
+			unchecked++
+		case o.up != nil && !o.op.Public && len(o.op.Security) > 0:
+			refused++
+		}
+	}
+	if unchecked > 0 {
+		g.log.Warn("this runtime does not check authentication yet: mocked operations that require it answer anyway (X-Gwc-Auth: not-checked)",
+			"operations", unchecked)
+	}
+	if refused > 0 {
+		g.log.Warn("this runtime does not check authentication yet: proxied operations that require it are refused (500 auth-unavailable)",
+			"operations", refused)
+	}
 	g.router = r
 	return g, nil
 }

@@ -41,6 +41,9 @@ type operation struct {
 	// final answers it when they all pass.
 	steps []step
 	final func(*operation, *request)
+	// unchecked marks a mock whose security requirement this runtime does
+	// not check yet.
+	unchecked bool
 }
 
 type step func(*operation, *request) bool
@@ -58,11 +61,18 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 	if o.maxBody <= 0 {
 		o.maxBody = DefaultMaxBody
 	}
+	mock := op.Policy.Mock || op.Policy.Upstream == ""
 	o.steps = append(o.steps, (*operation).checkLength)
 	if !op.Public && len(op.Security) > 0 {
-		// Authentication is not in this runtime yet: an operation that asks
-		// for it is refused, never served unchecked.
-		o.steps = append(o.steps, (*operation).refuseUnauthenticated)
+		// Authentication is not in this runtime yet. A proxied operation that
+		// asks for it is refused, never served unchecked; a mock answers
+		// only with the spec's own examples, so it answers, and says so in
+		// X-Gwc-Auth, so that any spec can be tried at once.
+		if mock {
+			o.unchecked = true
+		} else {
+			o.steps = append(o.steps, (*operation).refuseUnauthenticated)
+		}
 	}
 	if len(op.Params) > 0 {
 		o.steps = append(o.steps, (*operation).validateParams)
@@ -71,7 +81,7 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 		o.steps = append(o.steps, (*operation).validateBody)
 	}
 	switch {
-	case op.Policy.Mock || op.Policy.Upstream == "":
+	case mock:
 		o.final = (*operation).serveMock
 	default:
 		up := a.upstreams[op.Policy.Upstream]

@@ -59,6 +59,9 @@ func (o *operation) serveMock(r *request) {
 		resp.Header.Set(kv[0], kv[1])
 	}
 	resp.Header.Set("X-Gwc-Mock", "true")
+	if o.unchecked {
+		resp.Header.Set("X-Gwc-Auth", "not-checked")
+	}
 	if a.ContentType != "" {
 		resp.Header.SetContentType(a.ContentType)
 	}

@@ -124,6 +124,9 @@ func testBundle(targets ...string) *bundle.Bundle {
 		Params: []bundle.Param{{Name: "X-Tenant", In: "header", Required: true, Style: "simple", Schema: schema(`{"type":"string","pattern":"^t[0-9]+$"}`)}}})
 	addOp(b, bundle.Operation{ID: "secure", Method: "GET", Path: "/secure", Policy: up,
 		Security: []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "keys"}}}}})
+	addOp(b, bundle.Operation{ID: "secureMock", Method: "GET", Path: "/secure-mock", Policy: bundle.Policy{Upstream: "main", Mock: true},
+		Security:  []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "keys"}}}},
+		Responses: []bundle.Response{{Status: "200", Content: []bundle.MockContent{{Type: "text/plain", Examples: []bundle.Example{{Value: json.RawMessage(`"hi"`)}}}}}}})
 	addOp(b, bundle.Operation{ID: "getMock", Method: "GET", Path: "/mock", Public: true, Policy: bundle.Policy{Mock: true},
 		Responses: []bundle.Response{{Status: "201", Content: []bundle.MockContent{{Type: "application/json",
 			Examples: []bundle.Example{{Value: json.RawMessage(`{"mocked":true}`)}}}},

@@ -238,7 +238,7 @@ func TestMocks(t *testing.T) {
 	}
 }
 
-func TestSecuredOperationsAreRefusedUntilAuthIsEnforced(t *testing.T) {
+func TestSecuredOperationsUntilAuthIsEnforced(t *testing.T) {
 	up := newUpstream(t, nil)
 	ts := startServer(t, staticLoad(testBundle(up.URL)))
 	resp, body := do(t, "GET", ts.base+"/api/secure", nil, "X-Key", "anything")
@@ -247,6 +247,15 @@ func TestSecuredOperationsAreRefusedUntilAuthIsEnforced(t *testing.T) {
 	}
 	if p := problemOf(t, resp, body); p["type"] != "https://gwc.dev/problems/auth-unavailable" {
 		t.Errorf("problem %v", p)
+	}
+	// A mock answers with the spec's examples only: it is served, and says
+	// that its security was not checked.
+	resp, body = do(t, "GET", ts.base+"/api/secure-mock", nil)
+	if resp.StatusCode != 200 || string(body) != "hi" || resp.Header.Get("X-Gwc-Auth") != "not-checked" {
+		t.Errorf("secured mock: %d %q, X-Gwc-Auth %q", resp.StatusCode, body, resp.Header.Get("X-Gwc-Auth"))
+	}
+	if !strings.Contains(ts.logs.String(), "mocked operations that require it answer anyway") {
+		t.Errorf("no warning in the log:\n%s", ts.logs.String())
 	}
 }
 
