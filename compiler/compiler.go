@@ -48,10 +48,7 @@ func Check(ctx context.Context, opts Options) (*Model, diag.Diagnostics, error) 
 		return nil, ds, ctx.Err()
 	}
 	if opts.Lint {
-		for _, n := range doc.NonStandardRefs {
-			ref, _ := n.RefString()
-			ds.Warnf(n.Get("$ref").Pos(), CodeNonStandardRef, "$ref %q is where OpenAPI allows no reference: gwc and Redocly resolve it, other OpenAPI tools do not", ref)
-		}
+		ds = append(ds, nonStandardRefs(doc)...)
 	}
 	ds = append(ds, xgateway.Check(doc)...)
 	if ds.HasErrors() {
@@ -62,6 +59,39 @@ func Check(ctx context.Context, opts Options) (*Model, diag.Diagnostics, error) 
 	ds = append(ds, rds...)
 	ds.Sort()
 	return m, ds, ctx.Err()
+}
+
+// Analyze makes the checks of Check as far as the document allows, for
+// lint: it goes on past x-gateway errors (resolving reads only what the
+// extension's check accepted), so that one run reports all it can. The
+// document is nil when the entry file could not be loaded at all.
+func Analyze(ctx context.Context, opts Options) (*spec.Document, diag.Diagnostics, error) {
+	loader := &spec.Loader{ReadFile: opts.ReadFile}
+	doc, ds, err := loader.Load(opts.Spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if doc == nil || ds.HasErrors() || ctx.Err() != nil {
+		ds.Sort()
+		return doc, ds, ctx.Err()
+	}
+	ds = append(ds, nonStandardRefs(doc)...)
+	ds = append(ds, xgateway.Check(doc)...)
+	_, rds := resolve(doc)
+	ds = append(ds, rds...)
+	ds.Sort()
+	return doc, ds, ctx.Err()
+}
+
+// nonStandardRefs warns about the Redocly-style references the loader
+// resolved where OpenAPI allows none.
+func nonStandardRefs(doc *spec.Document) diag.Diagnostics {
+	var ds diag.Diagnostics
+	for _, n := range doc.NonStandardRefs {
+		ref, _ := n.RefString()
+		ds.Warnf(n.Get("$ref").Pos(), CodeNonStandardRef, "$ref %q is where OpenAPI allows no reference: gwc and Redocly resolve it, other OpenAPI tools do not", ref)
+	}
+	return ds
 }
 
 // Compile runs every stage and returns the bundle, or nil when the spec has

@@ -73,6 +73,10 @@ type Lowerer struct {
 	children map[*spec.Node][]namedSchema
 
 	dialectChecked bool
+	// hidden is the keyword whose properties the lowered direction neither
+	// requires nor accepts: readOnly for requests (New), writeOnly for
+	// responses (NewForResponses).
+	hidden string
 }
 
 // defKey names one definition: a target node, and whether it is the base
@@ -88,9 +92,17 @@ type namedSchema struct {
 	n    *spec.Node
 }
 
-// New returns a Lowerer for doc.
-func New(doc *spec.Document) *Lowerer {
+// New returns a Lowerer for doc's request schemas.
+func New(doc *spec.Document) *Lowerer { return newLowerer(doc, "readOnly") }
+
+// NewForResponses returns a Lowerer for doc's response schemas, in which
+// writeOnly properties play the part readOnly ones play in requests: not
+// required, and refused with a value. Lint checks response examples with it.
+func NewForResponses(doc *spec.Document) *Lowerer { return newLowerer(doc, "writeOnly") }
+
+func newLowerer(doc *spec.Document, hidden string) *Lowerer {
 	l := &Lowerer{
+		hidden:     hidden,
 		doc:        doc,
 		components: map[*spec.Node]string{},
 		reserved:   map[string]*spec.Node{},

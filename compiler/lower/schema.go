@@ -123,7 +123,7 @@ func (c *lowering) object(dst []byte, n *spec.Node, depth int, o opts) []byte {
 	readOnly := func() map[string]bool {
 		if !roDone {
 			roDone = true
-			roSet = readOnlyProps(n, o.inheritedRO)
+			roSet = readOnlyProps(n, o.inheritedRO, c.l.hidden)
 		}
 		return roSet
 	}
@@ -556,7 +556,7 @@ func (c *lowering) schemaMap(dst []byte, m *spec.Node, depth int, properties boo
 		}
 		dst = spec.AppendQuote(dst, p.Key.Value)
 		dst = append(dst, ':')
-		if properties && isReadOnly(p.Value.Deref()) {
+		if properties && isHidden(p.Value.Deref(), c.l.hidden) {
 			dst = append(dst, readOnlyProperty(p.Value.Deref())...)
 			continue
 		}
@@ -608,15 +608,17 @@ func acceptsNull(s *spec.Node) bool {
 	return true
 }
 
-func isReadOnly(s *spec.Node) bool {
-	return s != nil && s.Kind == spec.Object && s.Get("readOnly").Deref().True()
+// isHidden reports whether schema s is marked with keyword (readOnly, or
+// writeOnly for a response lowering: see Lowerer.hidden).
+func isHidden(s *spec.Node, keyword string) bool {
+	return s != nil && s.Kind == spec.Object && s.Get(keyword).Deref().True()
 }
 
 // readOnlyProps returns the properties a request need not send: those that
 // n, its allOf members (through references) or the schemas n is combined with
 // (inherited) declare readOnly, as kin-openapi's readOnlyOrWriteOnlyInAllOf
 // does for the parts that can be known without the instance.
-func readOnlyProps(n *spec.Node, inherited map[string]bool) map[string]bool {
+func readOnlyProps(n *spec.Node, inherited map[string]bool, keyword string) map[string]bool {
 	out := map[string]bool{}
 	for k := range inherited {
 		out[k] = true
@@ -631,7 +633,7 @@ func readOnlyProps(n *spec.Node, inherited map[string]bool) map[string]bool {
 		seen = append(seen, s)
 		if props := s.Get("properties").Deref(); props != nil && props.Kind == spec.Object {
 			for _, p := range props.Pairs {
-				if isReadOnly(p.Value.Deref()) {
+				if isHidden(p.Value.Deref(), keyword) {
 					out[p.Key.Value] = true
 				}
 			}

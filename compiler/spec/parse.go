@@ -43,10 +43,9 @@ func Parse(path string, data []byte) (*File, diag.Diagnostics) {
 
 // Diagnostic codes of the spec package.
 const (
-	CodeSyntax = "gwc-syntax"       // the file is not valid YAML or JSON
-	CodeRef    = "gwc-ref"          // a $ref cannot be resolved
-	CodeRefLoc = "gwc-ref-location" // a $ref where OpenAPI allows none
-	CodeIO     = "gwc-io"           // a referenced file cannot be read
+	CodeSyntax = "gwc-syntax" // the file is not valid YAML or JSON
+	CodeRef    = "gwc-ref"    // a $ref cannot be resolved
+	CodeIO     = "gwc-io"     // a referenced file cannot be read
 )
 
 type converter struct {
@@ -306,6 +305,17 @@ func syntaxDiagnostic(path string, data []byte, err error) diag.Diagnostic {
 			Message: "the parser gave up here",
 		})
 		where = le.ContextMark
+	} else if line, col, ok := unclosedFlow(data, le.Mark.Line, le.Mark.Column); ok && line < le.Mark.Line {
+		// The parser gave up on a later line without naming the construct
+		// it was in: an unclosed bracket of a flow collection, which goes on
+		// across lines, is then the likelier mistake.
+		opener := describeOpener(data, line, col)
+		msg = fmt.Sprintf("flow collection %s; at line %d: %s", opener, le.Mark.Line, msg)
+		d.Related = append(d.Related, diag.Related{
+			Pos:     diag.Pos{File: path, Line: le.Mark.Line, Col: le.Mark.Column},
+			Message: "the parser gave up here",
+		})
+		where = yaml.Mark{Line: line, Column: col}
 	} else if le.ContextMsg != "" {
 		msg = le.ContextMsg + ": " + msg
 	}
@@ -314,6 +324,71 @@ func syntaxDiagnostic(path string, data []byte, err error) diag.Diagnostic {
 	}
 	d.Message = "YAML syntax error: " + msg
 	return d
+}
+
+// unclosedFlow finds the innermost flow collection bracket ("{" or "[")
+// still open at line:col (1-based), skipping quoted scalars and comments,
+// and returns its position. Brackets inside block scalars can mislead it,
+// so callers use it only for errors the parser gave no context for.
+func unclosedFlow(data []byte, line, col int) (int, int, bool) {
+	type open struct{ line, col int }
+	var stack []open
+	l, c := 1, 0
+	var quote byte
+	lineStart := true
+	for i := 0; i < len(data); i++ {
+		b := data[i]
+		if b == '\n' {
+			l, c, lineStart = l+1, 0, true
+			if quote == 0 {
+				continue
+			}
+			continue
+		}
+		if b&0xC0 != 0x80 { // count characters, not UTF-8 continuation bytes
+			c++
+		}
+		if l > line || (l == line && c >= col) {
+			break
+		}
+		switch {
+		case quote == '\'':
+			if b == '\'' {
+				if i+1 < len(data) && data[i+1] == '\'' {
+					i++ // '' is an escaped quote
+					c++
+				} else {
+					quote = 0
+				}
+			}
+		case quote == '"':
+			if b == '\\' {
+				i++
+				c++
+			} else if b == '"' {
+				quote = 0
+			}
+		case b == '#' && (lineStart || i > 0 && (data[i-1] == ' ' || data[i-1] == '\t')):
+			// A comment: skip to the end of the line.
+			for i+1 < len(data) && data[i+1] != '\n' {
+				i++
+			}
+		case b == '\'' || b == '"':
+			quote = b
+		case b == '{' || b == '[':
+			stack = append(stack, open{l, c})
+		case (b == '}' || b == ']') && len(stack) > 0:
+			stack = stack[:len(stack)-1]
+		}
+		if b != ' ' && b != '\t' {
+			lineStart = false
+		}
+	}
+	if len(stack) == 0 {
+		return 0, 0, false
+	}
+	top := stack[len(stack)-1]
+	return top.line, top.col, true
 }
 
 // isUnclosed reports whether a parser error is about a construct that was

@@ -2,18 +2,33 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strings"
 
+	"github.com/fatih/color"
 	"github.com/spf13/cobra"
 
 	"github.com/gwcdev/gwc/cmd/gwc/internal/iostreams"
-	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/internal/version"
+	"github.com/gwcdev/gwc/lint"
+	"github.com/gwcdev/gwc/lint/format"
 )
 
 // LintOptions is everything `gwc lint` needs.
 type LintOptions struct {
 	IO    *iostreams.IOStreams
 	Specs []string
+	// Format is one of format.Names.
+	Format string
+	// FailOn is the least severity that makes the command exit 1: error,
+	// warning, info, hint, or none.
+	FailOn string
+	// Config is a .gwc.yaml to use instead of the one found from each spec's
+	// directory upwards; NoConfig uses none.
+	Config   string
+	NoConfig bool
 }
 
 // NewCmdLint returns the lint command.
@@ -23,49 +38,110 @@ func NewCmdLint(ios *iostreams.IOStreams, runF func(context.Context, *LintOption
 		Use:   "lint SPEC...",
 		Short: "Check OpenAPI specs and their x-gateway extension",
 		Long: `Check each spec the way gwc build does — YAML/JSON syntax, $refs, the
-x-gateway extension, routes, parameters, security and effective policies —
-without writing a bundle, warning also about what gwc accepts but other
-OpenAPI tools do not (Redocly-style $refs to whole operations or property
-maps), and print every problem as
-FILE:LINE:COL: SEVERITY: MESSAGE (CODE).
+x-gateway extension, routes, parameters, security and schemas — and run the
+lint rules (gwc rules lists them all), without writing a bundle. Findings are
+printed as FILE:LINE:COL SEVERITY RULE MESSAGE, or in another --format.
 
-Exits 0 when no spec has errors (warnings allowed), 1 when one has, 2 when a
-spec cannot be read.`,
+Configuration comes from .gwc.yaml, found from each spec's directory upwards
+(rule severities or off, ignores by rule, JSON pointer or file glob);
+x-gwc-ignore: [RULE...] on any object of a spec silences those rules there and
+below.
+
+Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
+2 when a spec or the configuration cannot be read or the command line is wrong.`,
 		Example: `  gwc lint api.yaml
-  gwc lint specs/*.yaml`,
+  gwc lint specs/*.yaml --format sarif > gwc.sarif
+  gwc lint api.yaml --format github --fail-on warning`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Specs = args
+			if !slices.Contains(format.Names, opts.Format) {
+				return UsageErrorf("--format %q: want one of %s", opts.Format, strings.Join(format.Names, ", "))
+			}
+			if _, ok := failSeverity(opts.FailOn); !ok {
+				return UsageErrorf("--fail-on %q: want error, warning, info, hint or none", opts.FailOn)
+			}
+			if opts.Config != "" && opts.NoConfig {
+				return UsageErrorf("--config and --no-config cannot be used together")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return lintRun(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVarP(&opts.Format, "format", "f", "text", "output format: "+strings.Join(format.Names, ", "))
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "error", "least severity that fails the run: error, warning, info, hint or none")
+	cmd.Flags().StringVar(&opts.Config, "config", "", "configuration file (default: .gwc.yaml from each spec's directory upwards)")
+	cmd.Flags().BoolVar(&opts.NoConfig, "no-config", false, "use no configuration file")
 	return cmd
 }
 
+// failSeverity reads --fail-on; ok is false for an unknown value. none
+// (nil) fails on nothing.
+func failSeverity(s string) (*diag.Severity, bool) {
+	if s == "none" {
+		return nil, true
+	}
+	sev, ok := diag.ParseSeverity(s)
+	return &sev, ok
+}
+
 func lintRun(ctx context.Context, opts *LintOptions) error {
-	var all diag.Diagnostics
+	lo := lint.Options{NoConfig: opts.NoConfig}
+	if opts.Config != "" {
+		cfg, err := lint.LoadConfig(opts.Config)
+		if err != nil {
+			return IOError(err)
+		}
+		lo.Config = cfg
+	}
+	report := &format.Report{Files: opts.Specs, Rules: lint.All(), Version: version.Get().Version}
 	unreadable := false
 	for _, spec := range opts.Specs {
-		_, ds, err := compiler.Check(ctx, compiler.Options{Spec: spec, Lint: true})
+		ds, err := lint.Run(ctx, spec, lo)
 		if err != nil {
-			// One unreadable spec must not hide the others' findings:
-			// report it as a diagnostic of that file and go on.
-			all.Errorf(diag.Pos{File: spec}, "gwc-io", "%v", err)
+			var ce *lint.ConfigError
+			if errors.As(err, &ce) {
+				return IOError(err)
+			}
+			// One unreadable spec must not hide the others' findings: report
+			// it as a finding of that file and go on; the exit code is 2.
+			report.Diagnostics.Errorf(diag.Pos{File: spec}, "gwc-io", "%v", err)
 			unreadable = true
 			continue
 		}
-		all = append(all, ds...)
+		report.Diagnostics = append(report.Diagnostics, ds...)
 	}
-	err := ReportDiagnostics(opts.IO, all)
-	if len(all) > 0 {
-		printSummary(opts.IO, all)
+	report.Diagnostics.Sort()
+	if err := format.Write(opts.IO.Out, opts.Format, report, styler(opts.IO)); err != nil {
+		return IOError(err)
 	}
-	if unreadable && err == ErrFindings {
-		// Printed already; a file gwc could not read is exit 2.
+	if unreadable {
 		return &ExitError{Code: ExitIO}
 	}
-	return err
+	fail, _ := failSeverity(opts.FailOn)
+	if fail != nil {
+		for _, d := range report.Diagnostics {
+			if d.Severity <= *fail {
+				return ErrFindings
+			}
+		}
+	}
+	return nil
+}
+
+// styler colours text output with fatih/color when standard output is a
+// terminal and NO_COLOR is not set (iostreams decides).
+func styler(ios *iostreams.IOStreams) format.Styler {
+	if !ios.ColorEnabled() {
+		return format.Styler{}
+	}
+	paint := func(attrs ...color.Attribute) func(string) string {
+		c := color.New(attrs...)
+		c.EnableColor()
+		return func(s string) string { return c.Sprint(s) }
+	}
+	return format.Styler{Error: paint(color.FgRed, color.Bold), Warning: paint(color.FgYellow, color.Bold),
+		Note: paint(color.FgCyan), Faint: paint(color.FgHiBlack)}
 }

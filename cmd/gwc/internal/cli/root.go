@@ -159,6 +159,7 @@ and serves bundles.`,
 		NewCmdBuild(ios, nil),
 		NewCmdInspect(ios, nil),
 		NewCmdLint(ios, nil),
+		NewCmdRules(ios, nil),
 		NewCmdServe(ios, nil),
 		NewCmdVersion(ios, nil),
 	)

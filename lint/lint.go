@@ -1,0 +1,221 @@
+package lint
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gwcdev/gwc/compiler"
+	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/compiler/spec"
+)
+
+// IgnoreKey is the inline marker: `x-gwc-ignore: [rule-id, ...]` on any
+// object silences those rules on that object and everything below it.
+const IgnoreKey = "x-gwc-ignore"
+
+// Options configure Run.
+type Options struct {
+	// Config applies severities and ignores; nil means FindConfig from the
+	// spec's directory, and the defaults when there is none.
+	Config *Config
+	// NoConfig ignores any .gwc.yaml (for tests and --no-config).
+	NoConfig bool
+	// Rules are the rules to run; nil means All().
+	Rules []*Rule
+}
+
+// Run lints one spec: the compiler's checks, then every rule, with the
+// configuration applied. The error is for what gwc could not read (the entry
+// file, the configuration); problems in the spec are diagnostics.
+func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, error) {
+	cfg := opts.Config
+	if cfg == nil && !opts.NoConfig {
+		var err error
+		if cfg, err = FindConfig(filepath.Dir(specPath)); err != nil {
+			return nil, err
+		}
+	}
+	rules := opts.Rules
+	if rules == nil {
+		rules = All()
+	}
+	doc, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true})
+	if err != nil {
+		return nil, err
+	}
+	if doc != nil && doc.Root != nil && loadedFine(ds) {
+		ds = append(ds, runRules(doc, rules)...)
+	}
+	return filter(ds, doc, cfg), nil
+}
+
+// loadedFine reports whether the document loaded without syntax or $ref
+// errors, so that the lint rules can walk it even though later checks
+// found errors.
+func loadedFine(ds diag.Diagnostics) bool {
+	for _, d := range ds {
+		if d.Severity == diag.Error && (d.Code == spec.CodeSyntax || d.Code == spec.CodeRef || d.Code == spec.CodeIO || d.Code == spec.CodeVersion) {
+			return false
+		}
+	}
+	return true
+}
+
+// runRules runs the lint rules over doc, concurrently: each reads the loaded
+// document only, and writes its own findings, merged in rule order so that
+// the output does not depend on scheduling.
+func runRules(doc *spec.Document, rules []*Rule) diag.Diagnostics {
+	found := make([]diag.Diagnostics, len(rules))
+	var wg sync.WaitGroup
+	for i, r := range rules {
+		if r.Run == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.Run(&Pass{Doc: doc, rule: r, ds: &found[i]})
+		}()
+	}
+	wg.Wait()
+	var out diag.Diagnostics
+	for _, f := range found {
+		out = append(out, f...)
+	}
+	return out
+}
+
+// span is the lines of one node and everything below it in a file.
+type span struct {
+	file       string
+	start, end int32
+	rules      []string // nil: every rule
+}
+
+func (s span) contains(d diag.Diagnostic) bool {
+	return d.Pos.File == s.file && int32(d.Pos.Line) >= s.start && int32(d.Pos.Line) <= s.end &&
+		(s.rules == nil || slices.Contains(s.rules, d.Code))
+}
+
+// filter applies the configuration and the x-gwc-ignore markers, then sorts.
+func filter(ds diag.Diagnostics, doc *spec.Document, cfg *Config) diag.Diagnostics {
+	var spans []span
+	if doc != nil {
+		spans = ignoreSpans(doc, cfg)
+	}
+	out := ds[:0]
+	for _, d := range ds {
+		sev, on := cfg.severity(d.Code, d.Severity)
+		if !on || cfg.fileIgnored(d.Code, d.Pos.File) {
+			continue
+		}
+		if slices.ContainsFunc(spans, func(s span) bool { return s.contains(d) }) {
+			continue
+		}
+		d.Severity = sev
+		out = append(out, d)
+	}
+	out.Sort()
+	return out
+}
+
+// ignoreSpans finds the x-gwc-ignore markers of every loaded file, and the
+// nodes the configuration's ignore pointers name in the entry file.
+func ignoreSpans(doc *spec.Document, cfg *Config) []span {
+	var out []span
+	for _, f := range doc.Files {
+		// key is the member key n is the value of: a finding about the member
+		// as a whole is reported there, on the line before a block value.
+		var walk func(n, key *spec.Node)
+		walk = func(n, key *spec.Node) {
+			if n == nil {
+				return
+			}
+			if n.Kind == spec.Object {
+				if ig := n.Get(IgnoreKey); ig != nil {
+					var ids []string
+					for _, e := range ig.Elems {
+						if s, ok := e.Str(); ok {
+							ids = append(ids, s)
+						}
+					}
+					if s, ok := ig.Str(); ok { // a single id
+						ids = append(ids, s)
+					}
+					if len(ids) > 0 {
+						out = append(out, nodeSpan(n, key, ids))
+					}
+				}
+			}
+			for _, e := range n.Elems {
+				walk(e, nil)
+			}
+			for _, p := range n.Pairs {
+				walk(p.Value, p.Key)
+			}
+		}
+		walk(f.Root, nil)
+	}
+	if cfg != nil && doc.Root != nil {
+		for _, ig := range cfg.Ignore {
+			if ig.Pointer == "" {
+				continue
+			}
+			n := doc.Root.At(ig.Pointer)
+			if n == nil {
+				continue
+			}
+			var rules []string
+			if ig.Rule != "" {
+				rules = []string{ig.Rule}
+			}
+			out = append(out, nodeSpan(n, pointerKey(doc.Root, ig.Pointer), rules))
+		}
+	}
+	return out
+}
+
+// pointerKey is the member key of the node ptr names, nil for an array
+// element or the root.
+func pointerKey(root *spec.Node, ptr string) *spec.Node {
+	i := strings.LastIndexByte(ptr, '/')
+	if i < 0 {
+		return nil
+	}
+	parent := root.At(ptr[:i])
+	if parent == nil {
+		parent = root
+	}
+	return parent.Deref().Key(spec.UnescapePointerToken(ptr[i+1:]))
+}
+
+// nodeSpan is the lines n covers: from its own, or its key's, to the last of
+// anything below it in the same file.
+func nodeSpan(n, key *spec.Node, rules []string) span {
+	s := span{start: n.Line, end: n.Line, rules: rules}
+	if key != nil && key.File == n.File && key.Line < s.start {
+		s.start = key.Line
+	}
+	if n.File != nil {
+		s.file = n.File.Path
+	}
+	var walk func(m *spec.Node)
+	walk = func(m *spec.Node) {
+		if m == nil || m.File != n.File {
+			return
+		}
+		s.end = max(s.end, m.Line)
+		for _, e := range m.Elems {
+			walk(e)
+		}
+		for _, p := range m.Pairs {
+			s.end = max(s.end, p.Key.Line)
+			walk(p.Value)
+		}
+	}
+	walk(n)
+	return s
+}
