@@ -72,6 +72,8 @@ func compilerRules() []*Rule {
 		{ID: compiler.CodeOperationID, Severity: diag.Error, Category: Structure, Title: "an operationId used twice",
 			Description: "operationIds name operations in metrics, logs, policies and generated clients, so they must be unique; the finding names the other operation."},
 		{ID: xgateway.Code, Severity: diag.Error, Category: Gateway, Title: "x-gateway does not match its schema",
-			Description: "An unknown key (with a \"did you mean\" suggestion), a value of the wrong type or out of range, or a literal where a secret reference (`env:NAME`, `file:PATH`) is required, checked against docs/x-gateway.schema.json."},
+			Description: "An unknown key (with a \"did you mean\" suggestion), a value of the wrong type or out of range, or a malformed secret reference, checked against docs/x-gateway.schema.json."},
+		{ID: xgateway.CodeLiteralSecret, Severity: diag.Error, Category: Gateway, Title: "a literal where a secret reference is required",
+			Description: "API keys, htpasswd files and the Redis URL are named by reference, `env:NAME` or `file:PATH`, resolved by the runtime when it loads a bundle; a literal would travel with the spec into repositories, bundles and logs. The message shows at most the value's first two characters."},
 	}
 }

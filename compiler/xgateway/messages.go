@@ -31,6 +31,10 @@ type reporter struct {
 }
 
 func (r *reporter) errorf(at place, format string, args ...any) {
+	r.errorfCode(at, Code, format, args...)
+}
+
+func (r *reporter) errorfCode(at place, code, format string, args ...any) {
 	if at.node != nil && r.skip[at.node] {
 		return
 	}
@@ -40,7 +44,7 @@ func (r *reporter) errorf(at place, format string, args ...any) {
 		return
 	}
 	r.seen[k] = true
-	d := r.ds.Errorf(at.node.Pos(), Code, "%s", msg)
+	d := r.ds.Errorf(at.node.Pos(), code, "%s", msg)
 	d.Pointer = at.ptr
 }
 
@@ -51,7 +55,11 @@ func (r *reporter) report(e *jsonschema.ValidationError) {
 		if h := semantics[defName(k.URL)]; h != nil {
 			at := locate(r.base, e.InstanceLocation)
 			if msg := h.message(&at); msg != "" {
-				r.errorf(at, "%s", msg)
+				code := Code
+				if h.code != nil {
+					code = h.code(&at)
+				}
+				r.errorfCode(at, code, "%s", msg)
 				return
 			}
 		}
@@ -319,12 +327,15 @@ type semantic struct {
 	// noun names the syntax when a value may be it or something else.
 	noun    string
 	message func(at *place) string
+	// code, when set, is the diagnostic code of the finding at a place, if
+	// it is not Code.
+	code func(at *place) string
 }
 
 var semantics = map[string]*semantic{
 	"duration":            {noun: `a duration such as "5s"`, message: durationMessage},
 	"size":                {message: sizeMessage},
-	"secretRef":           {noun: "a secret reference (env:NAME or file:PATH)", message: secretMessage},
+	"secretRef":           {noun: "a secret reference (env:NAME or file:PATH)", message: secretMessage, code: secretCode},
 	"name":                {noun: "a name", message: nameMessage},
 	"httpURL":             {noun: `a URL such as "http://10.0.0.1:8080"`, message: func(at *place) string { return urlMessage(at, false) }},
 	"httpsURL":            {noun: `an https URL`, message: func(at *place) string { return urlMessage(at, true) }},
@@ -372,6 +383,19 @@ func sizeMessage(at *place) string {
 		return fmt.Sprintf("%s: %q is not a size (use a number of bytes, or a string such as \"512KB\" or \"1MiB\")", name, n.Value)
 	}
 	return fmt.Sprintf("%s must be a size such as 1048576, \"512KB\" or \"1MiB\", not %s", name, describe(n))
+}
+
+// CodeLiteralSecret marks a literal where a secret reference is required:
+// a secret written into the spec, which goes wherever the spec goes.
+const CodeLiteralSecret = "gwc-literal-secret"
+
+// secretCode is CodeLiteralSecret for a value that is not even trying to
+// be a reference; a malformed env: or file: reference is Code's.
+func secretCode(at *place) string {
+	if s, ok := at.node.Str(); ok && (strings.HasPrefix(s, "env:") || strings.HasPrefix(s, "file:")) {
+		return Code
+	}
+	return CodeLiteralSecret
 }
 
 func secretMessage(at *place) string {
