@@ -71,7 +71,10 @@ func Analyze(ctx context.Context, opts Options) (*spec.Document, diag.Diagnostic
 	if err != nil {
 		return nil, nil, err
 	}
-	if doc == nil || ds.HasErrors() || ctx.Err() != nil {
+	// Errors in files the entry $refs (a syntax error, a missing file) leave
+	// those references unresolved, and everything else can still be
+	// checked; only an entry file that did not parse stops here.
+	if doc == nil || doc.Root == nil || ctx.Err() != nil {
 		ds.Sort()
 		return doc, ds, ctx.Err()
 	}

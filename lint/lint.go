@@ -25,6 +25,8 @@ type Options struct {
 	NoConfig bool
 	// Rules are the rules to run; nil means All().
 	Rules []*Rule
+	// ReadFile reads spec files; nil reads the file system.
+	ReadFile func(path string) ([]byte, error)
 }
 
 // Run lints one spec: the compiler's checks, then every rule, with the
@@ -42,26 +44,28 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 	if rules == nil {
 		rules = All()
 	}
-	doc, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true})
+	doc, ds, err := analyze(ctx, specPath, rules, opts.ReadFile)
 	if err != nil {
 		return nil, err
-	}
-	if doc != nil && doc.Root != nil && loadedFine(ds) {
-		ds = append(ds, runRules(doc, rules)...)
 	}
 	return filter(ds, doc, cfg), nil
 }
 
-// loadedFine reports whether the document loaded without syntax or $ref
-// errors, so that the lint rules can walk it even though later checks
-// found errors.
-func loadedFine(ds diag.Diagnostics) bool {
-	for _, d := range ds {
-		if d.Severity == diag.Error && (d.Code == spec.CodeSyntax || d.Code == spec.CodeRef || d.Code == spec.CodeIO || d.Code == spec.CodeVersion) {
-			return false
+// CodeInternal marks a finding that is gwc failing, not the spec: a panic
+// while checking, reported at the spec rather than crashing the run.
+const CodeInternal = "gwc-internal"
+
+func analyze(ctx context.Context, specPath string, rules []*Rule, read func(string) ([]byte, error)) (doc *spec.Document, ds diag.Diagnostics, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while checking this spec (%v); please report it with the spec", r)
 		}
+	}()
+	doc, ds, err = compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: read})
+	if err != nil || doc == nil || doc.Root == nil {
+		return doc, ds, err
 	}
-	return true
+	return doc, append(ds, runRules(doc, rules)...), nil
 }
 
 // runRules runs the lint rules over doc, concurrently: each reads the loaded
@@ -77,6 +81,11 @@ func runRules(doc *spec.Document, rules []*Rule) diag.Diagnostics {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					found[i].Errorf(diag.Pos{File: doc.Files[0].Path}, CodeInternal, "rule %s failed on this spec (%v); please report it with the spec", r.ID, v)
+				}
+			}()
 			r.Run(&Pass{Doc: doc, rule: r, ds: &found[i]})
 		}()
 	}
