@@ -65,25 +65,36 @@ func Check(ctx context.Context, opts Options) (*Model, diag.Diagnostics, error) 
 // lint: it goes on past x-gateway errors (resolving reads only what the
 // extension's check accepted), so that one run reports all it can. The
 // document is nil when the entry file could not be loaded at all.
-func Analyze(ctx context.Context, opts Options) (*spec.Document, diag.Diagnostics, error) {
+func Analyze(ctx context.Context, opts Options) (*Analysis, diag.Diagnostics, error) {
 	loader := &spec.Loader{ReadFile: opts.ReadFile}
 	doc, ds, err := loader.Load(opts.Spec)
 	if err != nil {
 		return nil, nil, err
 	}
+	a := &Analysis{Doc: doc}
 	// Errors in files the entry $refs (a syntax error, a missing file) leave
 	// those references unresolved, and everything else can still be
 	// checked; only an entry file that did not parse stops here.
 	if doc == nil || doc.Root == nil || ctx.Err() != nil {
 		ds.Sort()
-		return doc, ds, ctx.Err()
+		return a, ds, ctx.Err()
 	}
 	ds = append(ds, nonStandardRefs(doc)...)
 	ds = append(ds, xgateway.Check(doc)...)
-	_, rds := resolve(doc)
+	m, rds := resolve(doc)
+	a.Model = m
 	ds = append(ds, rds...)
 	ds.Sort()
-	return doc, ds, ctx.Err()
+	return a, ds, ctx.Err()
+}
+
+// Analysis is what Analyze could make of a spec: the loaded document (nil
+// when the entry file could not be loaded) and the Model resolved from it
+// (nil when the entry file did not parse; made even when checks found
+// errors, which then say what it lacks).
+type Analysis struct {
+	Doc   *spec.Document
+	Model *Model
 }
 
 // nonStandardRefs warns about the Redocly-style references the loader

@@ -103,7 +103,9 @@ func LoadConfig(path string) (*Config, error) {
 func (c *Config) check() error {
 	c.severities = map[string]severitySetting{}
 	for id, v := range c.Rules {
-		if ByID(id) == nil {
+		// Policy ids are known once the policies are loaded, after the
+		// configuration that names their directories.
+		if ByID(id) == nil && !strings.HasPrefix(id, "policy/") {
 			return fmt.Errorf("rules: no rule %q%s (gwc rules lists them)", id, suggestRule(id))
 		}
 		if v == "off" {
@@ -120,7 +122,7 @@ func (c *Config) check() error {
 		if ig.Rule == "" && ig.Pointer == "" && len(ig.Files) == 0 {
 			return fmt.Errorf("ignore[%d]: give a rule, a pointer or files", i)
 		}
-		if ig.Rule != "" && ByID(ig.Rule) == nil {
+		if ig.Rule != "" && ByID(ig.Rule) == nil && !strings.HasPrefix(ig.Rule, "policy/") {
 			return fmt.Errorf("ignore[%d]: no rule %q%s", i, ig.Rule, suggestRule(ig.Rule))
 		}
 		if ig.Pointer != "" && !strings.HasPrefix(ig.Pointer, "/") {
@@ -167,6 +169,23 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// PolicyDirs are the configuration's policy directories, relative to the
+// configuration file.
+func (c *Config) PolicyDirs() []string {
+	if c == nil {
+		return nil
+	}
+	out := make([]string, len(c.Policies))
+	for i, d := range c.Policies {
+		if filepath.IsAbs(d) || c.Path == "" {
+			out[i] = d
+		} else {
+			out[i] = filepath.Join(filepath.Dir(c.Path), d)
+		}
+	}
+	return out
 }
 
 // severity applies the configured severity of rule to a finding: ok is

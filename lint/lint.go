@@ -10,6 +10,7 @@ import (
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/compiler/diag"
 	"github.com/gwcdev/gwc/compiler/spec"
+	"github.com/gwcdev/gwc/lint/policy"
 )
 
 // IgnoreKey is the inline marker: `x-gwc-ignore: [rule-id, ...]` on any
@@ -27,6 +28,8 @@ type Options struct {
 	Rules []*Rule
 	// ReadFile reads spec files; nil reads the file system.
 	ReadFile func(path string) ([]byte, error)
+	// Policies are run over every spec that compiles; nil runs none.
+	Policies *policy.Set
 }
 
 // Run lints one spec: the compiler's checks, then every rule, with the
@@ -44,7 +47,7 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 	if rules == nil {
 		rules = All()
 	}
-	doc, ds, err := analyze(ctx, specPath, rules, opts.ReadFile)
+	doc, ds, err := analyze(ctx, specPath, rules, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -55,17 +58,29 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 // while checking, reported at the spec rather than crashing the run.
 const CodeInternal = "gwc-internal"
 
-func analyze(ctx context.Context, specPath string, rules []*Rule, read func(string) ([]byte, error)) (doc *spec.Document, ds diag.Diagnostics, err error) {
+func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) (doc *spec.Document, ds diag.Diagnostics, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while checking this spec (%v); please report it with the spec", r)
 		}
 	}()
-	doc, ds, err = compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: read})
-	if err != nil || doc == nil || doc.Root == nil {
+	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: opts.ReadFile})
+	if err != nil || a.Doc == nil || a.Doc.Root == nil {
+		if a != nil {
+			doc = a.Doc
+		}
 		return doc, ds, err
 	}
-	return doc, append(ds, runRules(doc, rules)...), nil
+	// Policies judge the gateway a spec makes: they run on specs that
+	// compile, whose Model is complete.
+	if opts.Policies != nil && a.Model != nil && !ds.HasErrors() {
+		pds, err := evalPolicies(ctx, opts.Policies, a)
+		if err != nil {
+			return a.Doc, ds, err
+		}
+		ds = append(ds, pds...)
+	}
+	return a.Doc, append(ds, runRules(a.Doc, rules)...), nil
 }
 
 // runRules runs the lint rules over doc, concurrently: each reads the loaded

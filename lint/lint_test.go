@@ -120,8 +120,12 @@ func TestRulesMetadata(t *testing.T) {
 
 // TestRulesDoc keeps docs/rules.md what the rules' metadata generates.
 func TestRulesDoc(t *testing.T) {
+	rules, err := Builtin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b bytes.Buffer
-	if err := Markdown(&b); err != nil {
+	if err := Markdown(&b, rules); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join("..", "docs", "rules.md")
@@ -141,7 +145,7 @@ func TestRulesDoc(t *testing.T) {
 
 func ExampleMarkdown() {
 	var b bytes.Buffer
-	Markdown(&b)
+	Markdown(&b, All())
 	fmt.Println(strings.SplitN(b.String(), "\n", 2)[0])
 	// Output: # gwc lint rules
 }

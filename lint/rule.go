@@ -36,8 +36,23 @@ type Rule struct {
 	Description string
 	// Category groups rules in docs/rules.md and `gwc rules`.
 	Category string
-	// Run reports the rule's findings through the pass; nil for compiler rules.
+	// Run reports the rule's findings through the pass; nil for compiler
+	// rules and policies.
 	Run func(*Pass)
+	// policy marks a Rego policy (PolicyRules).
+	policy bool
+}
+
+// Kind says where the rule's findings come from: "compiler", "lint" or
+// "policy".
+func (r *Rule) Kind() string {
+	switch {
+	case r.policy:
+		return "policy"
+	case r.Run == nil:
+		return "compiler"
+	}
+	return "lint"
 }
 
 // Anchor is the rule's anchor in docs/rules.md.

@@ -81,9 +81,9 @@ go_test() {
 
 # The checks, in order. Steps to come are one line each, for example
 #   step "redis-server" ensure_redis_server   # apt-get install redis-server when missing
-#   step "policy tests" go run ./cmd/gwc policy test policies/
 step "gofmt" gofmt_check
 step "go vet" go vet ./...
 step "runtime import rule" runtime_imports
 step "stdio rule" stdio_rule
 step "go test" go_test
+step "policy tests" go run ./cmd/gwc policy test

@@ -3,6 +3,10 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/gwcdev/gwc/internal/version"
 	"github.com/gwcdev/gwc/lint"
 	"github.com/gwcdev/gwc/lint/format"
+	"github.com/gwcdev/gwc/lint/policy"
 )
 
 // LintOptions is everything `gwc lint` needs.
@@ -29,6 +34,10 @@ type LintOptions struct {
 	// directory upwards; NoConfig uses none.
 	Config   string
 	NoConfig bool
+	// Policies are directories of user Rego policies; NoBuiltinPolicies
+	// leaves the embedded pack out.
+	Policies          []string
+	NoBuiltinPolicies bool
 }
 
 // NewCmdLint returns the lint command.
@@ -74,6 +83,8 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "error", "least severity that fails the run: error, warning, info, hint or none")
 	cmd.Flags().StringVar(&opts.Config, "config", "", "configuration file (default: .gwc.yaml from each spec's directory upwards)")
 	cmd.Flags().BoolVar(&opts.NoConfig, "no-config", false, "use no configuration file")
+	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "directory of Rego policies to run too (repeatable)")
+	cmd.Flags().BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "leave out gwc's embedded policy pack")
 	return cmd
 }
 
@@ -88,22 +99,47 @@ func failSeverity(s string) (*diag.Severity, bool) {
 }
 
 func lintRun(ctx context.Context, opts *LintOptions) error {
-	lo := lint.Options{NoConfig: opts.NoConfig}
+	var explicit *lint.Config
 	if opts.Config != "" {
 		cfg, err := lint.LoadConfig(opts.Config)
 		if err != nil {
 			return IOError(err)
 		}
-		lo.Config = cfg
+		explicit = cfg
 	}
-	report := &format.Report{Files: opts.Specs, Rules: lint.All(), Version: version.Get().Version}
+	report := &format.Report{Files: opts.Specs, Version: version.Get().Version}
+	rules := map[string]*lint.Rule{}
+	for _, r := range lint.All() {
+		rules[r.ID] = r
+	}
+	sets := map[string]*policy.Set{} // by their directories
 	unreadable := false
 	for _, spec := range opts.Specs {
-		ds, err := lint.Run(ctx, spec, lo)
+		cfg := explicit
+		if cfg == nil && !opts.NoConfig {
+			var err error
+			if cfg, err = lint.FindConfig(filepath.Dir(spec)); err != nil {
+				return IOError(err)
+			}
+		}
+		dirs := append(slices.Clone(opts.Policies), cfg.PolicyDirs()...)
+		key := strings.Join(dirs, "\x00")
+		set, ok := sets[key]
+		if !ok {
+			var err error
+			if set, err = lint.LoadPolicies(ctx, opts.NoBuiltinPolicies, dirs); err != nil {
+				return IOError(err)
+			}
+			sets[key] = set
+			for _, r := range lint.PolicyRules(set) {
+				rules[r.ID] = r
+			}
+		}
+		ds, err := lint.Run(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set})
 		if err != nil {
 			var ce *lint.ConfigError
-			if errors.As(err, &ce) {
-				return IOError(err)
+			if errors.As(err, &ce) || !isNotExist(err) {
+				return IOError(fmt.Errorf("%s: %w", spec, err))
 			}
 			// One unreadable spec must not hide the others' findings: report
 			// it as a finding of that file and go on; the exit code is 2.
@@ -112,6 +148,9 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 			continue
 		}
 		report.Diagnostics = append(report.Diagnostics, ds...)
+	}
+	for _, id := range slices.Sorted(maps.Keys(rules)) {
+		report.Rules = append(report.Rules, rules[id])
 	}
 	report.Diagnostics.Sort()
 	if err := format.Write(opts.IO.Out, opts.Format, report, styler(opts.IO)); err != nil {
@@ -129,6 +168,10 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		}
 	}
 	return nil
+}
+
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)
 }
 
 // styler colours text output with fatih/color when standard output is a

@@ -160,6 +160,7 @@ and serves bundles.`,
 		NewCmdInspect(ios, nil),
 		NewCmdLint(ios, nil),
 		NewCmdRules(ios, nil),
+		NewCmdPolicy(ios),
 		NewCmdServe(ios, nil),
 		NewCmdVersion(ios, nil),
 	)

@@ -38,18 +38,22 @@ docs/rules.md, which is generated this way.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return rulesRun(opts)
+			return rulesRun(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Format, "format", "f", "text", "output format: text, json or markdown")
 	return cmd
 }
 
-func rulesRun(opts *RulesOptions) error {
+func rulesRun(ctx context.Context, opts *RulesOptions) error {
 	w := opts.IO.Out
+	rules, err := lint.Builtin(ctx)
+	if err != nil {
+		return err
+	}
 	switch opts.Format {
 	case "markdown":
-		return IOError(lint.Markdown(w))
+		return IOError(lint.Markdown(w, rules))
 	case "json":
 		type rule struct {
 			ID          string `json:"id"`
@@ -58,11 +62,11 @@ func rulesRun(opts *RulesOptions) error {
 			Title       string `json:"title"`
 			Description string `json:"description"`
 			Help        string `json:"help"`
-			Compiler    bool   `json:"compiler"`
+			Kind        string `json:"kind"`
 		}
 		var out []rule
-		for _, r := range lint.All() {
-			out = append(out, rule{r.ID, r.Severity.String(), r.Category, r.Title, r.Description, r.HelpURI(), r.Run == nil})
+		for _, r := range rules {
+			out = append(out, rule{r.ID, r.Severity.String(), r.Category, r.Title, r.Description, r.HelpURI(), r.Kind()})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -70,7 +74,7 @@ func rulesRun(opts *RulesOptions) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tDEFAULT\tCATEGORY\tWHAT IT FINDS")
-	for _, r := range lint.All() {
+	for _, r := range rules {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Category, r.Title)
 	}
 	return IOError(tw.Flush())

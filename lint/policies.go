@@ -1,0 +1,109 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gwcdev/gwc/compiler"
+	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/lint/policy"
+	"github.com/gwcdev/gwc/policies"
+)
+
+// Policy is the category of the Rego policies' rules.
+const Policy = "policy"
+
+// LoadPolicies compiles the embedded pack (unless noBuiltin) and the .rego
+// files of dirs (tests left out) into one set, ready for Options.Policies.
+func LoadPolicies(ctx context.Context, noBuiltin bool, dirs []string) (*policy.Set, error) {
+	var srcs []policy.Source
+	if !noBuiltin {
+		b, err := policy.ReadDir(policies.FS, ".", "policies", false)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, b...)
+	} else {
+		// The helpers stay: user policies may import data.gwc.lib.
+		b, err := policy.ReadDir(policies.FS, "lib", "policies", false)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, b...)
+	}
+	user, err := policy.ReadDirs(dirs, false)
+	if err != nil {
+		return nil, err
+	}
+	return policy.Load(ctx, append(srcs, user...))
+}
+
+// PolicyRules describes a set's policies as rules, for `gwc rules`, SARIF
+// and configuration.
+func PolicyRules(s *policy.Set) []*Rule {
+	if s == nil {
+		return nil
+	}
+	var out []*Rule
+	for _, p := range s.Packages {
+		sev := diag.Warning
+		if p.Deny {
+			sev = diag.Error
+		}
+		if p.Severity != nil {
+			sev = *p.Severity
+		}
+		desc := strings.TrimSpace(p.Description)
+		if p.OWASP != "" {
+			desc += " OWASP " + p.OWASP + "."
+		}
+		out = append(out, &Rule{ID: p.ID, Severity: sev, Category: Policy, Title: p.Title,
+			Description: strings.TrimSpace(desc + " Rego policy " + strings.Join(p.Path, ".") + " (" + p.File + ")."),
+			policy:      true})
+	}
+	return out
+}
+
+// evalPolicies runs the policies over a spec that compiles and turns their
+// results into findings at the operation or pointer they name.
+func evalPolicies(ctx context.Context, s *policy.Set, a *compiler.Analysis) (diag.Diagnostics, error) {
+	input, err := policy.Input(a.Model.PolicyInput())
+	if err != nil {
+		return nil, fmt.Errorf("building the policy input: %w", err)
+	}
+	results, err := s.Eval(ctx, input)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating the policies: %w", err)
+	}
+	var ds diag.Diagnostics
+	entry := a.Doc.Root.Pos()
+	for _, r := range results {
+		pos := entry
+		if r.Operation != "" {
+			if p, ok := a.Model.OperationPos(r.Operation); ok {
+				pos = p
+			}
+		}
+		if r.Pointer != "" {
+			// A member's key is where a finding about it reads best (the
+			// line a block value starts under).
+			if k := pointerKey(a.Doc.Root, r.Pointer); k != nil {
+				pos = k.Pos()
+			} else if n := a.Doc.Root.At(r.Pointer); n != nil {
+				pos = n.Pos()
+			}
+		}
+		sev := diag.Warning
+		if r.Deny {
+			sev = diag.Error
+		}
+		if r.Package.Severity != nil {
+			sev = *r.Package.Severity
+		}
+		d := ds.Warnf(pos, r.Package.ID, "%s", r.Msg)
+		d.Severity = sev
+		d.Pointer = r.Pointer
+	}
+	return ds, nil
+}

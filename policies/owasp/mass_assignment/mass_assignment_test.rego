@@ -1,0 +1,21 @@
+package gwc.owasp.mass_assignment_test
+
+import data.gwc.owasp.mass_assignment
+
+body(schema, defs) := {"operations": [{"operationId": "a", "method": "POST", "fullPath": "/a", "body": {"content": [{"type": "application/json", "schema": schema}]}}], "defs": defs}
+
+test_flags_open if {
+	count(mass_assignment.warn) == 1 with input as body({"type": "object", "properties": {"name": {"type": "string"}}}, {})
+}
+
+test_flags_open_through_ref if {
+	count(mass_assignment.warn) == 1 with input as body({"$ref": "#/$defs/Pet"}, {"Pet": {"type": "object"}})
+}
+
+test_closed_passes if {
+	count(mass_assignment.warn) == 0 with input as body({"$ref": "#/$defs/Pet"}, {"Pet": {"type": "object", "additionalProperties": false}})
+}
+
+test_reads_pass if {
+	count(mass_assignment.warn) == 0 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a"}], "defs": {}}
+}
