@@ -33,6 +33,9 @@ func (m *Model) PolicyInput() map[string]any {
 		o["securityDeclared"] = rootSecurity || op.node.Get("security") != nil
 		o["security"] = m.securityView(op.Security)
 		o["defs"] = m.defsOf(op)
+		if i := slices.IndexFunc(m.Gateway.Upstreams, func(u bundle.Upstream) bool { return u.Name == op.Policy.Upstream }); i >= 0 {
+			o["upstream"] = jsonValue(m.Gateway.Upstreams[i])
+		}
 		ops = append(ops, o)
 	}
 	if ops == nil {

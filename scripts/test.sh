@@ -86,4 +86,4 @@ step "go vet" go vet ./...
 step "runtime import rule" runtime_imports
 step "stdio rule" stdio_rule
 step "go test" go_test
-step "policy tests" go run ./cmd/gwc policy test
+step "policy tests" go run ./cmd/gwc policy test policies/
