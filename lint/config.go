@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,11 +104,6 @@ func LoadConfig(path string) (*Config, error) {
 func (c *Config) check() error {
 	c.severities = map[string]severitySetting{}
 	for id, v := range c.Rules {
-		// Policy ids are known once the policies are loaded, after the
-		// configuration that names their directories.
-		if ByID(id) == nil && !strings.HasPrefix(id, "policy/") {
-			return fmt.Errorf("rules: no rule %q%s (gwc rules lists them)", id, suggestRule(id))
-		}
 		if v == "off" {
 			c.severities[id] = severitySetting{off: true}
 			continue
@@ -122,9 +118,7 @@ func (c *Config) check() error {
 		if ig.Rule == "" && ig.Pointer == "" && len(ig.Files) == 0 {
 			return fmt.Errorf("ignore[%d]: give a rule, a pointer or files", i)
 		}
-		if ig.Rule != "" && ByID(ig.Rule) == nil && !strings.HasPrefix(ig.Rule, "policy/") {
-			return fmt.Errorf("ignore[%d]: no rule %q%s", i, ig.Rule, suggestRule(ig.Rule))
-		}
+
 		if ig.Pointer != "" && !strings.HasPrefix(ig.Pointer, "/") {
 			return fmt.Errorf("ignore[%d]: pointer %q is not a JSON pointer (it starts with /)", i, ig.Pointer)
 		}
@@ -137,10 +131,35 @@ func (c *Config) check() error {
 	return nil
 }
 
+// CheckRules refuses rule ids the configuration names that are not rules:
+// the built-in ones and those of the policies in use (known only once the
+// policies the configuration names are loaded, hence apart from LoadConfig).
+func (c *Config) CheckRules(rules []*Rule) error {
+	if c == nil {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, r := range rules {
+		known[r.ID] = true
+	}
+	ids := slices.Sorted(maps.Keys(c.Rules))
+	for _, id := range ids {
+		if !known[id] {
+			return &ConfigError{c.Path, fmt.Errorf("rules: no rule %q%s (gwc rules lists them)", id, suggestRule(id, rules))}
+		}
+	}
+	for i, ig := range c.Ignore {
+		if ig.Rule != "" && !known[ig.Rule] {
+			return &ConfigError{c.Path, fmt.Errorf("ignore[%d]: no rule %q%s", i, ig.Rule, suggestRule(ig.Rule, rules))}
+		}
+	}
+	return nil
+}
+
 // suggestRule is " (did you mean X?)" for the closest rule id, or "".
-func suggestRule(id string) string {
+func suggestRule(id string, rules []*Rule) string {
 	best, bestD := "", 4
-	for _, r := range All() {
+	for _, r := range rules {
 		if d := editDistance(id, r.ID); d < bestD {
 			best, bestD = r.ID, d
 		}

@@ -47,6 +47,9 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 	if rules == nil {
 		rules = All()
 	}
+	if err := cfg.CheckRules(append(All(), PolicyRules(opts.Policies)...)); err != nil {
+		return nil, err
+	}
 	doc, ds, err := analyze(ctx, specPath, rules, opts)
 	if err != nil {
 		return nil, err
