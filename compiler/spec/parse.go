@@ -35,10 +35,92 @@ func Parse(path string, data []byte) (*File, diag.Diagnostics) {
 	p := &converter{file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		f.Root = p.convert(doc.Content[0])
+		p.checkExpansion(f.Root)
 	} else {
 		f.Root = &Node{Kind: Null, File: f, Line: 1, Col: 1}
 	}
 	return f, append(ds, p.diags...)
+}
+
+// MaxExpandedValues and MaxExpandedBytes bound a document once its YAML
+// aliases are expanded. The tree shares an anchor's node among its aliases,
+// but what reads it as JSON (a bundle, a policy's input, a rule walking it)
+// sees every copy: ten nested aliases of ten make 10^10 values from a few
+// lines (the "billion laughs"), and a long string aliased a thousand times
+// is a thousand long strings. The largest real specs hold a few hundred
+// thousand values and a few megabytes of text.
+const (
+	MaxExpandedValues = 4_000_000
+	MaxExpandedBytes  = 128 << 20
+)
+
+// expansion is how much a node stands for with its aliases expanded: values
+// and the bytes of their keys and scalars, each saturating just above its
+// bound.
+type expansion struct{ values, bytes int64 }
+
+func (e expansion) add(o expansion) expansion {
+	return expansion{min(e.values+o.values, MaxExpandedValues+1), min(e.bytes+o.bytes, MaxExpandedBytes+1)}
+}
+
+func (e expansion) over() bool { return e.values > MaxExpandedValues || e.bytes > MaxExpandedBytes }
+
+// checkExpansion reports a document whose aliases expand it beyond the
+// bounds, at the alias that stands for the most.
+func (p *converter) checkExpansion(root *Node) {
+	if len(p.aliases) == 0 {
+		return
+	}
+	sizes := map[*Node]expansion{}
+	total := expandedSize(root, sizes)
+	if !total.over() {
+		return
+	}
+	byValues := total.values > MaxExpandedValues
+	weight := func(a aliasUse) int64 {
+		if byValues {
+			return sizes[a.target].values
+		}
+		return sizes[a.target].bytes
+	}
+	worst := p.aliases[0]
+	for _, a := range p.aliases[1:] {
+		if weight(a) > weight(worst) {
+			worst = a
+		}
+	}
+	w := weight(worst)
+	var bound, alone string
+	switch {
+	case byValues && w > MaxExpandedValues:
+		bound, alone = fmt.Sprintf("%d values", MaxExpandedValues), "more than that alone"
+	case byValues:
+		bound, alone = fmt.Sprintf("%d values", MaxExpandedValues), fmt.Sprintf("%d values", w)
+	case w > MaxExpandedBytes:
+		bound, alone = fmt.Sprintf("%d MB", MaxExpandedBytes>>20), "more than that alone"
+	default:
+		bound, alone = fmt.Sprintf("%d MB", MaxExpandedBytes>>20), fmt.Sprintf("%.1f MB", float64(w)/(1<<20))
+	}
+	p.diags.Errorf(p.pos(worst.alias), CodeSyntax,
+		"YAML aliases expand the document to more than %s (*%s stands for %s); write the repeated part once and refer to it with $ref",
+		bound, worst.alias.Value, alone)
+}
+
+// expandedSize is what n stands for, with every shared node counted where
+// it is used.
+func expandedSize(n *Node, sizes map[*Node]expansion) expansion {
+	if s, ok := sizes[n]; ok {
+		return s
+	}
+	s := expansion{1, int64(len(n.Value))}
+	for _, e := range n.Elems {
+		s = s.add(expandedSize(e, sizes))
+	}
+	for _, pr := range n.Pairs {
+		s = s.add(expansion{0, int64(len(pr.Key.Value))}).add(expandedSize(pr.Value, sizes))
+	}
+	sizes[n] = s
+	return s
 }
 
 // Diagnostic codes of the spec package.
@@ -49,10 +131,17 @@ const (
 )
 
 type converter struct {
-	file  *File
-	done  map[*yaml.Node]*Node // anchors already converted, so aliases share them
-	busy  map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
-	diags diag.Diagnostics
+	file *File
+	done map[*yaml.Node]*Node // anchors already converted, so aliases share them
+	busy map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
+	// aliases are the aliases met, with the node each stands for.
+	aliases []aliasUse
+	diags   diag.Diagnostics
+}
+
+type aliasUse struct {
+	alias  *yaml.Node
+	target *Node
 }
 
 func (p *converter) pos(y *yaml.Node) diag.Pos {
@@ -70,10 +159,12 @@ func (p *converter) convert(y *yaml.Node) *Node {
 			p.diags.Errorf(p.pos(y), CodeSyntax, "alias *%s refers to the node that contains it", target.Anchor)
 			return &Node{Kind: Null, File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
 		}
-		if n := p.done[target]; n != nil {
-			return n
+		n := p.done[target]
+		if n == nil {
+			n = p.convert(target)
 		}
-		return p.convert(target)
+		p.aliases = append(p.aliases, aliasUse{alias: y, target: n})
+		return n
 	}
 	n := &Node{File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
 	if y.Anchor != "" {

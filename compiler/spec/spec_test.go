@@ -91,6 +91,13 @@ func TestParseErrors(t *testing.T) {
 			`e.yaml:1:3: error: object keys must be strings, not a YAML sequence (gwc-syntax)`},
 		{"not utf-8", "a: \xff\n",
 			`e.yaml:1:4: error: file is not valid UTF-8 (gwc-syntax)`},
+		{"billion laughs", laughs(9),
+			`e.yaml:8:10: error: YAML aliases expand the document to more than 4000000 values (*l6 stands for more than that alone); write the repeated part once and refer to it with $ref (gwc-syntax)`},
+		{"a long string aliased", "s: &s " + strings.Repeat("x", 1<<20) + "\nl1: &l1 [*s, *s, *s, *s, *s, *s, *s, *s, *s, *s]\n" +
+			"l2: &l2 [*l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1, *l1]\nl3: [*l2, *l2]\n",
+			`e.yaml:4:6: error: YAML aliases expand the document to more than 128 MB (*l2 stands for 100.0 MB); write the repeated part once and refer to it with $ref (gwc-syntax)`},
+		{"aliases just past the bound", laughs(6) + "more: [*l5, *l5, *l5, *l5]\n",
+			`e.yaml:7:8: error: YAML aliases expand the document to more than 4000000 values (*l5 stands for 1111111 values); write the repeated part once and refer to it with $ref (gwc-syntax)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,6 +113,28 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// laughs is n levels of anchors, each a list of ten aliases of the one
+// before: 10^n values from n lines.
+func laughs(n int) string {
+	var b strings.Builder
+	b.WriteString("l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	return b.String()
+}
+
+func TestParseAliasesWithinBound(t *testing.T) {
+	// 1.1 million values once expanded: large, but a real spec can be.
+	f, ds := Parse("a.yaml", []byte(laughs(6)))
+	if len(ds) > 0 {
+		t.Fatal(diagLines(ds))
+	}
+	if got := f.Root.At("/l5/9/9/9/9/9/9"); got == nil || got.Value != "lol" {
+		t.Errorf("/l5/9/9/9/9/9/9 = %v", got)
 	}
 }
 
@@ -149,13 +178,8 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestAppendJSONLimit(t *testing.T) {
-	// Each level doubles the expanded size: a billion-laughs document.
-	var b strings.Builder
-	b.WriteString("a0: &a0 [x, x]\n")
-	for i := 1; i < 40; i++ {
-		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
-	}
-	f, ds := Parse("bomb.yaml", []byte(b.String()))
+	// About 7 MB of JSON from six lines, within MaxExpandedValues.
+	f, ds := Parse("bomb.yaml", []byte(laughs(6)))
 	if len(ds) > 0 {
 		t.Fatal(diagLines(ds))
 	}
