@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwcdev/gwc/compiler/diag"
@@ -18,13 +19,27 @@ import (
 // definitions operations refer to, and the raw spec for anything else. It
 // holds JSON values only (maps, slices, strings, float64, bool, nil).
 func (m *Model) PolicyInput() map[string]any {
+	in := m.PolicyInputWithoutSpec()
+	in["spec"] = specValue(m.Doc.Root)
+	return in
+}
+
+// PolicyInputWithoutSpec is PolicyInput without "spec", for a caller that
+// converts the raw document to its own form directly (lint builds OPA's
+// value from the loaded nodes, skipping a JSON round trip of the whole
+// spec).
+func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	in := map[string]any{
 		"api": jsonValue(m.API),
 	}
 	rootSecurity := m.Doc.Root.Get("security") != nil
 	var ops []any
 	for _, op := range m.Operations {
-		o := jsonValue(op.Operation).(map[string]any)
+		// Responses are for mocks; what a policy needs of them is in the
+		// raw spec. Leaving them out keeps large specs' input small.
+		bop := op.Operation
+		bop.Responses = nil
+		o := jsonValue(bop).(map[string]any)
 		o["operationId"] = op.ID
 		o["fullPath"] = op.BasePath + op.Path
 		o["pointer"] = spec.Pointer("paths", op.Path, strings.ToLower(op.Method))
@@ -33,6 +48,7 @@ func (m *Model) PolicyInput() map[string]any {
 		o["securityDeclared"] = rootSecurity || op.node.Get("security") != nil
 		o["security"] = m.securityView(op.Security)
 		o["defs"] = m.defsOf(op)
+		o["requestFields"] = requestFields(op)
 		if i := slices.IndexFunc(m.Gateway.Upstreams, func(u bundle.Upstream) bool { return u.Name == op.Policy.Upstream }); i >= 0 {
 			o["upstream"] = jsonValue(m.Gateway.Upstreams[i])
 		}
@@ -69,14 +85,16 @@ func (m *Model) PolicyInput() map[string]any {
 		"store": jsonValue(gw.Store),
 	}
 	defs := map[string]any{}
+	defFields := map[string]any{}
 	for name, d := range m.lowerer.Defs() {
 		var v any
 		if json.Unmarshal(d, &v) == nil {
 			defs[name] = v
+			defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), []any{})
 		}
 	}
 	in["defs"] = defs
-	in["spec"] = specValue(m.Doc.Root)
+	in["defFields"] = defFields
 	in["gatewayConfigured"] = gatewayConfigured(m)
 	return in
 }
@@ -226,7 +244,9 @@ func specValue(n *spec.Node) any {
 	if n == nil {
 		return nil
 	}
-	data, err := n.AppendJSON(nil, 64<<20)
+	// The parser bounds a document's expansion; this bound is above it
+	// (quotes, commas), so a spec that loads is never cut here.
+	data, err := n.AppendJSON(nil, spec.MaxExpandedBytes+8*spec.MaxExpandedValues)
 	if err != nil {
 		return nil
 	}
@@ -235,4 +255,87 @@ func specValue(n *spec.Node) any {
 		return nil
 	}
 	return v
+}
+
+// fieldKeywords are the keywords a field of requestFields carries: what
+// bounds or shapes a value.
+var fieldKeywords = []string{"maxLength", "minLength", "pattern", "format", "maxItems", "minItems", "maximum",
+	"minimum", "exclusiveMaximum", "exclusiveMinimum", "additionalProperties", "unevaluatedProperties", "readOnly", "writeOnly"}
+
+// requestFields flattens an operation's own request schemas (parameters and
+// body media types, not the definitions they refer to: those are
+// input.defFields) into typed schema nodes.
+func requestFields(op *operation) []any {
+	out := []any{}
+	for _, p := range op.Params {
+		out = schemaFields(p.Schema, "/"+p.In+"/"+spec.EscapePointerToken(p.Name), out)
+	}
+	if op.Body != nil {
+		for _, c := range op.Body.Content {
+			out = schemaFields(c.Schema, "/body("+c.Type+")", out)
+		}
+	}
+	return out
+}
+
+// schemaFields appends every schema object below a lowered schema that
+// declares a type, as {where, types, enum, const, and the fieldKeywords it
+// has}: a flat view policies iterate instead of walking schemas (a walk over
+// every definition costs a Rego evaluation hundreds of milliseconds on a
+// large spec).
+func schemaFields(raw json.RawMessage, where string, out []any) []any {
+	if len(raw) == 0 {
+		return out
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return out
+	}
+	return fieldsOf(v, where, out)
+}
+
+// fieldsOf is schemaFields of a decoded schema.
+func fieldsOf(v any, where string, out []any) []any {
+	var walk func(v any, where string)
+	walk = func(v any, where string) {
+		switch x := v.(type) {
+		case map[string]any:
+			if t, ok := x["type"]; ok {
+				var types []any
+				switch tt := t.(type) {
+				case string:
+					types = []any{tt}
+				case []any:
+					types = tt
+				}
+				if len(types) > 0 {
+					f := map[string]any{"where": where, "types": types, "enum": x["enum"] != nil}
+					if _, ok := x["const"]; ok {
+						f["const"] = true
+					} else {
+						f["const"] = false
+					}
+					for _, k := range fieldKeywords {
+						if kv, ok := x[k]; ok {
+							f[k] = kv
+						}
+					}
+					out = append(out, f)
+				}
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				switch k {
+				case "enum", "const", "examples", "default":
+					continue // values, not schemas
+				}
+				walk(x[k], where+"/"+spec.EscapePointerToken(k))
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, where+"/"+strconv.Itoa(i))
+			}
+		}
+	}
+	walk(v, where)
+	return out
 }

@@ -2,11 +2,16 @@ package lint
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/compiler/spec"
 	"github.com/gwcdev/gwc/lint/policy"
 	"github.com/gwcdev/gwc/policies"
 )
@@ -68,9 +73,15 @@ func PolicyRules(s *policy.Set) []*Rule {
 // evalPolicies runs the policies over a spec that compiles and turns their
 // results into findings at the operation or pointer they name.
 func evalPolicies(ctx context.Context, s *policy.Set, a *compiler.Analysis) (diag.Diagnostics, error) {
-	input, err := policy.Input(a.Model.PolicyInput())
+	if !slices.ContainsFunc(s.Packages, func(p *policy.Package) bool { return p.Deny || p.Warn }) {
+		return nil, nil // libraries only (--no-builtin-policies): nothing to judge
+	}
+	input, err := policy.Input(a.Model.PolicyInputWithoutSpec())
 	if err != nil {
 		return nil, fmt.Errorf("building the policy input: %w", err)
+	}
+	if obj, ok := input.(ast.Object); ok {
+		obj.Insert(ast.StringTerm("spec"), specTerm(a.Doc.Root, map[*spec.Node]*ast.Term{}))
 	}
 	results, err := s.Eval(ctx, input)
 	if err != nil {
@@ -106,4 +117,42 @@ func evalPolicies(ctx context.Context, s *policy.Set, a *compiler.Analysis) (dia
 		d.Pointer = r.Pointer
 	}
 	return ds, nil
+}
+
+// specTerm converts a loaded spec node to OPA's form directly, the
+// document's raw value (references as written): input.spec. A node YAML
+// aliases share becomes one shared term (memo), so the value is as large as
+// the tree, not as its expansion.
+func specTerm(n *spec.Node, memo map[*spec.Node]*ast.Term) *ast.Term {
+	if n == nil {
+		return ast.NullTerm()
+	}
+	if t := memo[n]; t != nil {
+		return t
+	}
+	var t *ast.Term
+	switch n.Kind {
+	case spec.Bool:
+		return ast.BooleanTerm(n.Value == "true")
+	case spec.Number:
+		return ast.NumberTerm(json.Number(n.Value))
+	case spec.String:
+		return ast.StringTerm(n.Value)
+	case spec.Array:
+		terms := make([]*ast.Term, len(n.Elems))
+		for i, e := range n.Elems {
+			terms[i] = specTerm(e, memo)
+		}
+		t = ast.ArrayTerm(terms...)
+	case spec.Object:
+		kvs := make([][2]*ast.Term, len(n.Pairs))
+		for i, p := range n.Pairs {
+			kvs[i] = [2]*ast.Term{ast.StringTerm(p.Key.Value), specTerm(p.Value, memo)}
+		}
+		t = ast.ObjectTerm(kvs...)
+	default:
+		return ast.NullTerm()
+	}
+	memo[n] = t
+	return t
 }

@@ -9,59 +9,47 @@
 #   owasp: "API4:2023 Unrestricted Resource Consumption"
 package gwc.owasp.unbounded_strings
 
-import data.gwc.lib
+kinds := {"string", "array"}
 
-bounded_string(node) if node.maxLength
+# places(fields, kind) are the sorted places where fields leave kind
+# unbounded. The checks are inline (not a function per field): this runs
+# over every schema node of every definition.
+places(fields, "string") := sort({f.where |
+	some f in fields
+	"string" in f.types
+	not f.enum
+	not f["const"]
+	not f.maxLength
+	not f.format
+	not f.pattern
+})
 
-bounded_string(node) if node.enum
+places(fields, "array") := sort({f.where |
+	some f in fields
+	"array" in f.types
+	not f.maxItems
+})
 
-bounded_string(node) if "const" in object.keys(node)
-
-bounded_string(node) if node.format
-
-bounded_string(node) if node.pattern
-
-# unbounded(schema, prefix) are the places below schema where a string or an
-# array has no bound, as ["string"|"array", where].
-unbounded(schema, prefix) := {[kind, where] |
-	walk(schema, [path, node])
-	is_object(node)
-	some kind in {"string", "array"}
-	lib.has_type(node, kind)
-	not bounded(kind, node)
-	where := concat("/", array.concat([prefix], [sprintf("%v", [x]) | some x in path]))
-}
-
-bounded("string", node) if bounded_string(node)
-
-bounded("array", node) if node.maxItems
-
-# in_defs[name] is unbounded() of a definition: computed once per
-# evaluation, whichever operations reach it.
-in_defs[name] := unbounded(def, sprintf("/$defs/%s", [name])) if some name, def in input.defs
-
-in_op(op) := {x |
-	some p in op.params
-	p.schema
-	some x in unbounded(p.schema, sprintf("/%s/%s", [p["in"], p.name]))
-} | {x |
-	some c in object.get(op, ["body", "content"], [])
-	c.schema
-	some x in unbounded(c.schema, sprintf("/body(%s)", [c.type]))
-} | {x |
-	some d in op.defs
-	some x in in_defs[d]
+# in_def[name][kind] are the unbounded places of a definition: a rule with
+# keys, so each is computed once per spec, whichever operations reach it.
+in_def[name][kind] := places(fields, kind) if {
+	some name, fields in input.defFields
+	some kind in kinds
 }
 
 warn contains {"msg": msg, "operation": op.operationId} if {
+	# One reference to the whole of in_def, then plain lookups: OPA computes
+	# it once instead of once per operation and definition.
+	by_def := in_def
 	some op in input.operations
-	found := in_op(op)
-	some kind in {"string", "array"}
-	places := {where | some [k, where] in found; k == kind}
-	count(places) > 0
-	msg := sprintf("%s %s: %d request %ss have no %s (%s)", [op.method, op.fullPath, count(places), kind, bound_names[kind], first(places)])
+	some kind in kinds
+	own := places(op.requestFields, kind)
+	n := count(own) + sum([count(by_def[d][kind]) | some d in op.defs])
+	n > 0
+	sample := array.concat(own, [x | some d in op.defs; some x in array.slice(by_def[d][kind], 0, 3)])
+	msg := sprintf("%s %s: %d request %ss have no %s (%s)", [op.method, op.fullPath, n, kind, bound_names[kind], first(sample)])
 }
 
 bound_names := {"string": "maxLength, enum, format or pattern", "array": "maxItems"}
 
-first(set) := concat(", ", array.slice(sort(set), 0, 3))
+first(places) := concat(", ", array.slice(sort(places), 0, 3))

@@ -2,18 +2,30 @@ package gwc.owasp.unbounded_strings_test
 
 import data.gwc.owasp.unbounded_strings
 
-op(schema) := {"operations": [{"operationId": "a", "method": "POST", "fullPath": "/a", "params": [], "body": {"content": [{"type": "application/json", "schema": schema}]}, "defs": []}], "defs": {}}
+op(fields, defs) := {"operations": [{"operationId": "a", "method": "POST", "fullPath": "/a", "requestFields": fields, "defs": object.keys(defs)}], "defFields": defs}
 
 test_flags_unbounded if {
-	r := unbounded_strings.warn with input as op({"type": "object", "properties": {"name": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string", "maxLength": 5}}}})
-	count(r) == 2
+	r := unbounded_strings.warn with input as op([
+		{"where": "/body(application/json)/properties/name", "types": ["string"], "enum": false, "const": false},
+		{"where": "/body(application/json)/properties/tags", "types": ["array"], "enum": false, "const": false},
+		{"where": "/body(application/json)/properties/tags/items", "types": ["string"], "enum": false, "const": false, "maxLength": 5},
+	], {})
+	r == {
+		{"msg": "POST /a: 1 request strings have no maxLength, enum, format or pattern (/body(application/json)/properties/name)", "operation": "a"},
+		{"msg": "POST /a: 1 request arrays have no maxItems (/body(application/json)/properties/tags)", "operation": "a"},
+	}
 }
 
 test_bounded_passes if {
-	count(unbounded_strings.warn) == 0 with input as op({"type": "object", "properties": {"name": {"type": "string", "maxLength": 10}, "kind": {"type": "string", "enum": ["a"]}, "tags": {"type": "array", "maxItems": 3, "items": {"type": "string", "format": "uuid"}}}})
+	count(unbounded_strings.warn) == 0 with input as op([
+		{"where": "/query/q", "types": ["string"], "enum": false, "const": false, "maxLength": 10},
+		{"where": "/query/kind", "types": ["string", "null"], "enum": true, "const": false},
+		{"where": "/query/id", "types": ["string"], "enum": false, "const": false, "format": "uuid"},
+		{"where": "/query/ids", "types": ["array"], "enum": false, "const": false, "maxItems": 3},
+	], {})
 }
 
 test_reaches_defs if {
-	r := unbounded_strings.warn with input as {"operations": [{"operationId": "a", "method": "POST", "fullPath": "/a", "params": [], "body": {"content": [{"type": "application/json", "schema": {"$ref": "#/$defs/Pet"}}]}, "defs": ["Pet"]}], "defs": {"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}}
+	r := unbounded_strings.warn with input as op([], {"Pet": [{"where": "/$defs/Pet/properties/name", "types": ["string"], "enum": false, "const": false}]})
 	count(r) == 1
 }

@@ -1,0 +1,53 @@
+package lint
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPoliciesReadAliasedSpec: YAML aliases share one node, and input.spec
+// shares one value for it, so a spec whose aliases expand it to a million
+// values is linted with the pack in the time and memory of its few lines,
+// and policies still read every copy.
+func TestPoliciesReadAliasedSpec(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("openapi: 3.0.3\ninfo: {title: aliases, version: \"1\"}\npaths: {}\nx-laughs:\n")
+	b.WriteString("  l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 6; i++ {
+		fmt.Fprintf(&b, "  l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	path := filepath.Join(t.TempDir(), "aliases.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	counting := `package gwc.count
+warn contains {"msg": sprintf("%d lols", [n])} if {
+	n := count([x | walk(input.spec["x-laughs"].l3, [_, x]); x == "lol"])
+}
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "count.rego"), []byte(counting), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadPolicies(context.Background(), false, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Run(context.Background(), path, Options{NoConfig: true, Policies: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, d := range ds {
+		if d.Code == "policy/count" {
+			msgs = append(msgs, d.Message)
+		}
+	}
+	if len(msgs) != 1 || msgs[0] != "10000 lols" {
+		t.Errorf("policy/count findings %q, want [\"10000 lols\"]\nall: %s", msgs, ds)
+	}
+}
