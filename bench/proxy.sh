@@ -58,7 +58,8 @@ BIN=$tmp/bin
 export BIN
 mkdir -p "$BIN"
 (cd "$repo" && go build -o "$BIN/nethttp" ./bench/proxyproto/nethttp && go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp &&
-	go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve) ||
+	go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve &&
+	{ [ ! -d bench/proxyproto/gnet ] || (cd bench/proxyproto/gnet && go build -o "$BIN/gnet" .); }) ||
 	die "building the prototypes and gwc failed"
 
 UPSTREAM=127.0.0.1:$BASE_PORT
@@ -80,6 +81,7 @@ else
 		'go-transport=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode transport -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
 		'go-raw=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode raw -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
 		'fasthttp=env GOGC=100 GOMAXPROCS=2 $BIN/fasthttp -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+		'gnet-parse=env GOGC=100 GOMAXPROCS=2 $BIN/gnet -parse -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
 	)
 fi
 
