@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"math/bits"
+	"reflect"
 	"regexp"
 	"strconv"
 	"unicode/utf8"
@@ -117,6 +118,46 @@ func compileFast(doc any, defs defLookup) *node {
 	n, good := fc.compile(doc, 0)
 	if !good {
 		return nil
+	}
+	return skipRefs(n, map[*node]bool{})
+}
+
+// onlyRef reports whether n is a bare "$ref" with no keyword beside it, so
+// that validating against it is validating against its target.
+func onlyRef(n *node) bool {
+	if n.ref == nil || n.minItems != -1 || n.maxItems != -1 || n.minLen != -1 || n.maxLen != -1 {
+		return false
+	}
+	m := *n
+	m.ref = nil
+	m.minItems, m.maxItems, m.minLen, m.maxLen = 0, 0, 0, 0
+	return reflect.ValueOf(m).IsZero()
+}
+
+// skipRefs returns n with every bare "$ref" below it (and n itself) replaced
+// by its target, which saves a dispatch per value of every referenced
+// schema: items: {$ref: Item} walks each element against Item directly.
+func skipRefs(n *node, seen map[*node]bool) *node {
+	if n == nil {
+		return nil
+	}
+	for hops := 0; onlyRef(n) && hops < 64; hops++ { // 64: a cycle of bare refs
+		n = n.ref
+	}
+	if seen[n] {
+		return n
+	}
+	seen[n] = true
+	if n.ref != nil {
+		n.ref = skipRefs(n.ref, seen)
+	}
+	n.not = skipRefs(n.not, seen)
+	n.addl = skipRefs(n.addl, seen)
+	n.items = skipRefs(n.items, seen)
+	for _, list := range [][]*node{n.allOf, n.anyOf, n.oneOf, n.propNodes, n.prefix} {
+		for i, c := range list {
+			list[i] = skipRefs(c, seen)
+		}
 	}
 	return n
 }
@@ -483,6 +524,10 @@ func validateFast(n *node, data []byte) result {
 }
 
 func (w *walker) ws(i int) int {
+	// Most JSON bodies are compact: the next byte is no whitespace.
+	if i < len(w.data) && w.data[i] > ' ' {
+		return i
+	}
 	for i < len(w.data) {
 		switch w.data[i] {
 		case ' ', '\t', '\n', '\r':

@@ -14,6 +14,7 @@ var agreementSchemas = []string{
 	`{"$ref":"#/$defs/T","$defs":{"T":{"type":"object","properties":{"c":{"$ref":"#/$defs/T"},"n":{"type":"number","exclusiveMinimum":0,"format":"float"}},"additionalProperties":false}}}`,
 	`{"type":"object","required":["r"],"additionalProperties":false}`,
 	`{"type":"object","properties":{"p":{"type":"string","pattern":"^[a-z0-9-]+$"},"q":{"pattern":"^[A-Z_]{2,4}$"},"r":{"pattern":"^.*$"},"i":{"format":"int64"},"j":{"format":"int32"},"d":{"format":"date-time"},"e":{"format":"date"},"s":{"type":"string","maxLength":12}}}`,
+	`{"type":"object","properties":{"items":{"type":"array","items":{"$ref":"#/$defs/I"}},"alias":{"$ref":"#/$defs/A"},"id":{"type":"string","pattern":"^ord_[0-9a-z]{3}$"},"loop":{"$ref":"#/$defs/L1"}},"$defs":{"A":{"$ref":"#/$defs/I"},"I":{"type":"object","required":["k"],"properties":{"k":{"type":"integer"},"next":{"$ref":"#/$defs/A"}}},"L1":{"$ref":"#/$defs/L2"},"L2":{"$ref":"#/$defs/L1"}}}`,
 }
 
 // agreementSeeds are instances, valid and not, for the schemas above.
@@ -28,6 +29,9 @@ var agreementSeeds = []string{
 	`{"s":"a long string with \"escapes\" and é","d":"2024-02-29t23:59:59Z"}`, `{"s":"twelve chars"}`,
 	`{"s":"thirteen chars", "p":"a-very-long-lowercase-name-0123456789-abcdefgh"}`,
 	`{"a":-0.5}`, `{"a":-2.000}`, `{"a":8.0}`, `{"a":-0}`, `{"a":-3.5}`, `{"a":9.99}`, `{"a":10.0}`,
+	`{"items":[{"k":1},{"k":"x"}]}`, `{"items":[{"k":1,"next":{"k":2}}]}`, `{"alias":{"k":1,"next":{"k":2}}}`,
+	`{"alias":{"next":{"k":2}}}`, `{"id":"ord_a1z"}`, `{"id":"ord_A1z"}`, `{"id":"ord_é1z"}`, `{"id":"xord_a1z"}`,
+	`{"id":"ord_a1"}`, `{"loop":1}`,
 	`{"a":123456789012345678}`, `{"a":1234567890123456789}`, `{"a":-123456789012345678.5}`, `{"n":0.000}`,
 }
 

@@ -7,10 +7,13 @@ import (
 
 // classPattern matches the most common shape of a request schema pattern,
 // one character class repeated over the whole string ("^[a-z0-9-]+$",
-// "^[A-Z]{2,3}$", "^.*$"), on ASCII strings without running the regexp
-// engine: a table lookup per byte and a length check. Other strings (any
-// non-ASCII byte) go to the regexp, so answers are always the regexp's.
+// "^[A-Z]{2,3}$", "^.*$"), perhaps after a literal prefix (identifiers such
+// as "^CA[0-9a-f]{32}$" or "^ord_[0-9a-z]{10}$"), on ASCII strings without
+// running the regexp engine: a comparison, a table lookup per byte and a
+// length check. Other strings (any non-ASCII byte) go to the regexp, so
+// answers are always the regexp's.
 type classPattern struct {
+	prefix   string    // ASCII, matched case-sensitively
 	ascii    [2]uint64 // the class's members below 0x80
 	min, max int       // repetitions; max -1: unbounded
 	re       *regexp.Regexp
@@ -20,12 +23,24 @@ type classPattern struct {
 // has another shape.
 func newClassPattern(p string, re *regexp.Regexp) *classPattern {
 	t, err := syntax.Parse(p, syntax.Perl) // as regexp.Compile parses
-	if err != nil || t.Op != syntax.OpConcat || len(t.Sub) != 3 ||
-		t.Sub[0].Op != syntax.OpBeginText || t.Sub[2].Op != syntax.OpEndText {
+	if err != nil || t.Op != syntax.OpConcat || len(t.Sub) < 3 || len(t.Sub) > 4 ||
+		t.Sub[0].Op != syntax.OpBeginText || t.Sub[len(t.Sub)-1].Op != syntax.OpEndText {
 		return nil
 	}
-	rep := t.Sub[1]
 	cp := &classPattern{re: re}
+	if len(t.Sub) == 4 {
+		lit := t.Sub[1]
+		if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		for _, r := range lit.Rune {
+			if r >= 0x80 {
+				return nil
+			}
+		}
+		cp.prefix = string(lit.Rune)
+	}
+	rep := t.Sub[len(t.Sub)-2]
 	switch rep.Op {
 	case syntax.OpStar:
 		cp.min, cp.max = 0, -1
@@ -71,9 +86,26 @@ func newClassPattern(p string, re *regexp.Regexp) *classPattern {
 
 // match reports whether s matches the pattern.
 func (cp *classPattern) match(s []byte) bool {
+	full := s
+	if cp.prefix != "" {
+		if len(s) < len(cp.prefix) || string(s[:len(cp.prefix)]) != cp.prefix {
+			for _, c := range s {
+				if c >= 0x80 {
+					return cp.re.Match(s)
+				}
+			}
+			return false
+		}
+		for _, c := range s[:len(cp.prefix)] {
+			if c >= 0x80 {
+				return cp.re.Match(s)
+			}
+		}
+		s = s[len(cp.prefix):]
+	}
 	for _, c := range s {
 		if c >= 0x80 {
-			return cp.re.Match(s)
+			return cp.re.Match(full)
 		}
 		if cp.ascii[c>>6]&(1<<(c&63)) == 0 {
 			return false

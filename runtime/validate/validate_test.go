@@ -460,19 +460,21 @@ func TestReloadReusesCompiled(t *testing.T) {
 
 // TestClassPattern checks the pattern shortcut against the regexp.
 func TestClassPattern(t *testing.T) {
-	for _, p := range []string{`^[a-z0-9-]+$`, `^[A-Z]{2,3}$`, `^.*$`, `^(?i)[a-c]*$`, `^\d?$`, `^[^x]+$`} {
+	for _, p := range []string{`^[a-z0-9-]+$`, `^[A-Z]{2,3}$`, `^.*$`, `^(?i)[a-c]*$`, `^\d?$`, `^[^x]+$`,
+		`^AB[a-c0-9]{2}$`, `^a-[^x]*$`, `^ord_[0-9a-z]{3}$`} {
 		re := regexp.MustCompile(p)
 		cp := newClassPattern(p, re)
 		if cp == nil {
 			t.Fatalf("%s: no shortcut", p)
 		}
-		for _, s := range []string{"", "a", "abc-9", "ABC", "AB", "ABCD", "a\nb", "x", "9", "é", "aé", "B", "abcx"} {
+		for _, s := range []string{"", "a", "abc-9", "ABC", "AB", "ABCD", "a\nb", "x", "9", "é", "aé", "B", "abcx",
+			"ABa9", "ABa", "ABa99", "AB", "aBa9", "a-", "a-b", "a-x", "a-é", "é-b", "ord_a1z", "ord_A1z", "ord_a1", "ord_a1zz", "ord_é1z"} {
 			if got, want := cp.match([]byte(s)), re.MatchString(s); got != want {
 				t.Errorf("%s on %q: %v, regexp %v", p, s, got, want)
 			}
 		}
 	}
-	for _, p := range []string{`^a+b$`, `[a-z]+`, `^[a-z]+`, `(?m)^[a-z]+$`, `^[a-z]+$|^x$`} {
+	for _, p := range []string{`^a+b$`, `[a-z]+`, `^[a-z]+`, `(?m)^[a-z]+$`, `^[a-z]+$|^x$`, `^(?i)ab[a-z]+$`, `^é[a-z]+$`, `^[a-z]+x$`} {
 		if newClassPattern(p, regexp.MustCompile(p)) != nil {
 			t.Errorf("%s: unexpected shortcut", p)
 		}
