@@ -212,6 +212,7 @@ func cmdUpstream(ts *testscript.TestScript, neg bool, args []string) {
 		json.NewEncoder(w).Encode(map[string]string{ //nolint:errcheck
 			"method": r.Method, "uri": r.RequestURI, "host": r.Host, "body": string(b),
 			"xff": r.Header.Get("X-Forwarded-For"), "request_id": r.Header.Get("X-Request-Id"),
+			"x_api_key": r.Header.Get("X-API-Key"), "authorization": r.Header.Get("Authorization"),
 		})
 	}))
 	ts.Defer(srv.Close)

@@ -17,15 +17,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/bundle"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
@@ -46,6 +49,9 @@ type Config struct {
 	Log *slog.Logger
 	// AccessLog receives one record per request; nil turns it off.
 	AccessLog *slog.Logger
+	// Secrets reads the secrets security schemes refer to; nil reads env:
+	// and file: references (auth.ResolveSecret).
+	Secrets auth.Resolver
 }
 
 // Gateway serves the bundles it was built from.
@@ -68,6 +74,7 @@ type api struct {
 	validators *validate.Validators
 	upstreams  map[string]*proxy.Upstream
 	trusted    []netip.Prefix
+	schemes    *auth.Schemes
 }
 
 // New builds the gateway of bundles. prev, when not nil, is the gateway
@@ -117,22 +124,31 @@ func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) 
 	for _, s := range r.Skipped() {
 		g.log.Warn("route not served", "route", s.Route.Method+" "+s.Route.Path, "reason", s.Reason)
 	}
-	var unchecked, refused int
+	var unchecked, refused []string
+	why := map[string]bool{}
 	for _, o := range g.ops {
-		switch {
-		case o.unchecked:
-			unchecked++
-		case o.up != nil && !o.op.Public && len(o.op.Security) > 0:
-			refused++
+		if o.noAuth == nil {
+			continue
+		}
+		if o.unchecked {
+			unchecked = append(unchecked, o.op.ID)
+		} else {
+			refused = append(refused, o.op.ID)
+		}
+		for _, name := range o.noAuth.Unchecked() {
+			if reason := o.api.schemes.Unchecked[name]; reason != "" {
+				why[name+": "+reason] = true
+			}
 		}
 	}
-	if unchecked > 0 {
-		g.log.Warn("this runtime does not check authentication yet: mocked operations that require it answer anyway (X-Gwc-Auth: not-checked)",
-			"operations", unchecked)
+	reasons := slices.Sorted(maps.Keys(why))
+	if len(unchecked) > 0 {
+		g.log.Warn("mocked operations whose security schemes gwc cannot check answer anyway (X-Gwc-Auth: not-checked)",
+			"operations", strings.Join(unchecked, ","), "schemes", strings.Join(reasons, "; "))
 	}
-	if refused > 0 {
-		g.log.Warn("this runtime does not check authentication yet: proxied operations that require it are refused (500 auth-unavailable)",
-			"operations", refused)
+	if len(refused) > 0 {
+		g.log.Warn("proxied operations whose security schemes gwc cannot check are refused (500 auth-unavailable)",
+			"operations", strings.Join(refused, ","), "schemes", strings.Join(reasons, "; "))
 	}
 	g.router = r
 	return g, nil
@@ -191,6 +207,9 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	}
 	if err != nil {
 		return nil, fmt.Errorf("compiling the validators: %w", err)
+	}
+	if a.schemes, err = auth.Compile(b, g.cfg.Secrets); err != nil {
+		return nil, err
 	}
 	for _, u := range b.Upstreams {
 		up, err := proxy.NewUpstream(u, g.cfg.Clients, g.cfg.Metrics.Upstream(u.Name), upstream.Options{})
@@ -362,11 +381,14 @@ func (g *Gateway) accessLog(r *request, status int, elapsed time.Duration) {
 	ctx := r.ctx
 	attrs := []slog.Attr{
 		slog.String("request_id", string(r.id)),
-		slog.String("client", r.peer.String()),
+		slog.String("remote_addr", r.peer.String()),
 		slog.String("method", string(ctx.Request.Header.Method())),
 		slog.String("path", r.logPath()),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	}
+	if r.identity.Client != "" {
+		attrs = append(attrs, slog.String("client", r.identity.Client))
 	}
 	if r.op != nil {
 		attrs = append(attrs, slog.String("operation", r.op.op.ID))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/bundle"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
@@ -41,8 +42,12 @@ type operation struct {
 	// final answers it when they all pass.
 	steps []step
 	final func(*operation, *request)
-	// unchecked marks a mock whose security requirement this runtime does
-	// not check yet.
+	// auth is the security requirement, when the operation has one this
+	// runtime can check; noAuth is one it cannot (every alternative names a
+	// scheme without its secrets, or of a type not implemented).
+	auth, noAuth *auth.Policy
+	// unchecked marks a mock whose requirement cannot be checked: it
+	// answers, and says so.
 	unchecked bool
 }
 
@@ -64,13 +69,19 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 	mock := op.Policy.Mock || op.Policy.Upstream == ""
 	o.steps = append(o.steps, (*operation).checkLength)
 	if !op.Public && len(op.Security) > 0 {
-		// Authentication is not in this runtime yet. A proxied operation that
-		// asks for it is refused, never served unchecked; a mock answers
-		// only with the spec's own examples, so it answers, and says so in
-		// X-Gwc-Auth, so that any spec can be tried at once.
-		if mock {
-			o.unchecked = true
-		} else {
+		p := a.schemes.Policy(op.Security)
+		switch {
+		case p.Checkable():
+			o.auth = p
+			o.steps = append(o.steps, (*operation).authenticate)
+		case mock:
+			// A mock answers only with the spec's own examples, so it
+			// answers, and says so in X-Gwc-Auth, so that any spec can be
+			// tried at once.
+			o.noAuth, o.unchecked = p, true
+		default:
+			// A proxied operation is refused, never served unchecked.
+			o.noAuth = p
 			o.steps = append(o.steps, (*operation).refuseUnauthenticated)
 		}
 	}
@@ -163,19 +174,33 @@ func (o *operation) checkLength(r *request) bool {
 }
 
 func (o *operation) refuseUnauthenticated(r *request) bool {
-	r.fail(problem.AuthUnavailable, "operation "+o.op.ID+" requires authentication ("+o.schemes()+
-		"), which this gwc runtime does not check yet; it is refused rather than served unauthenticated", nil)
+	var why []string
+	for _, name := range o.noAuth.Unchecked() {
+		why = append(why, name+" ("+o.api.schemes.Unchecked[name]+")")
+	}
+	r.fail(problem.AuthUnavailable, "operation "+o.op.ID+" requires authentication that gwc cannot check: "+
+		strings.Join(why, ", ")+"; it is refused rather than served unauthenticated", nil)
 	return false
 }
 
-func (o *operation) schemes() string {
-	var names []string
-	for _, req := range o.op.Security {
-		for _, s := range req.Schemes {
-			names = append(names, s.Scheme)
+// authenticate checks the security requirement: 401 with the schemes'
+// challenges when no alternative passes, 403 when a credential was good
+// but short of a scope.
+func (o *operation) authenticate(r *request) bool {
+	switch d, alt := o.auth.Check(&r.ctx.Request, &r.identity); d {
+	case auth.Allow:
+		r.authAlt = alt
+		return true
+	case auth.Insufficient:
+		r.fail(problem.Forbidden, "the credential does not grant the scopes operation "+o.op.ID+" requires", nil)
+		return false
+	default:
+		r.fail(problem.Unauthorized, "operation "+o.op.ID+" requires authentication; none given was accepted", nil)
+		for _, c := range o.auth.Challenges() {
+			r.ctx.Response.Header.Add("WWW-Authenticate", c)
 		}
+		return false
 	}
-	return strings.Join(names, ", ")
 }
 
 func (o *operation) validateParams(r *request) bool {
@@ -281,6 +306,10 @@ func (o *operation) upstreamPath(dst []byte, r *request) []byte {
 func (o *operation) serveUpstream(r *request) {
 	ctx := r.ctx
 	req := &ctx.Request
+	if o.auth != nil {
+		// The gateway's credentials stay at the gateway.
+		o.auth.Strip(req, r.authAlt)
+	}
 	var hostBuf [256]byte
 	host := append(hostBuf[:0], req.Header.Host()...)
 	r.query = append(r.query[:0], ctx.URI().QueryString()...)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
 	"github.com/gwcdev/gwc/runtime/router"
@@ -42,6 +43,10 @@ type request struct {
 	trusted bool
 	// hop is the request's hop-by-hop headers, to strip.
 	hop proxy.HopSet
+	// identity is who the request authenticated as; authAlt the index of
+	// the security alternative that passed.
+	identity auth.Identity
+	authAlt  int
 
 	// reason is set when gwc answered itself (a problem, by slug); upstream
 	// when an upstream answered.

@@ -133,17 +133,29 @@ func testBundle(targets ...string) *bundle.Bundle {
 			Headers: []bundle.MockHeader{{Name: "X-Rate", Example: json.RawMessage(`"5"`)}}}}})
 	addOp(b, bundle.Operation{ID: "noExample", Method: "GET", Path: "/no-example", Public: true,
 		Responses: []bundle.Response{{Status: "200", Content: []bundle.MockContent{{Type: "application/json"}}}}})
-	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "keys", Type: "apiKey", In: "header", ParamName: "X-Key", Keys: "env:KEYS"}}
+	// No keys configured: gwc cannot check the scheme (auth_test.go has
+	// the schemes it checks).
+	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "keys", Type: "apiKey", In: "header", ParamName: "X-Key"}}
 	return b
 }
 
 // startServer serves bundles from load on 127.0.0.1 until the test ends.
 func startServer(t *testing.T, load LoadFunc) *testServer {
 	t.Helper()
+	return startServerWith(t, load, nil)
+}
+
+// startServerWith is startServer with options changed by set.
+func startServerWith(t *testing.T, load LoadFunc, set func(*Options)) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
-	s, err := New(ctx, Options{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Load: load,
-		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ShutdownTimeout: 5 * time.Second})
+	opts := Options{Listen: "127.0.0.1:0", Admin: "127.0.0.1:0", Load: load,
+		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ShutdownTimeout: 5 * time.Second}
+	if set != nil {
+		set(&opts)
+	}
+	s, err := New(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

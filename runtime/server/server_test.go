@@ -238,14 +238,18 @@ func TestMocks(t *testing.T) {
 	}
 }
 
-func TestSecuredOperationsUntilAuthIsEnforced(t *testing.T) {
+// TestSecuredOperationsWithUncheckableSchemes: an apiKey scheme without
+// keys cannot be checked; what requires it is refused when proxied, and
+// answered with X-Gwc-Auth: not-checked when mocked.
+func TestSecuredOperationsWithUncheckableSchemes(t *testing.T) {
 	up := newUpstream(t, nil)
 	ts := startServer(t, staticLoad(testBundle(up.URL)))
 	resp, body := do(t, "GET", ts.base+"/api/secure", nil, "X-Key", "anything")
 	if resp.StatusCode != 500 || up.count() != 0 {
 		t.Fatalf("status %d, upstream calls %d: %s", resp.StatusCode, up.count(), body)
 	}
-	if p := problemOf(t, resp, body); p["type"] != "https://gwc.dev/problems/auth-unavailable" {
+	if p := problemOf(t, resp, body); p["type"] != "https://gwc.dev/problems/auth-unavailable" ||
+		!strings.Contains(fmt.Sprint(p["detail"]), "keys (apiKey scheme without x-gateway.keys)") {
 		t.Errorf("problem %v", p)
 	}
 	// A mock answers with the spec's examples only: it is served, and says
@@ -254,7 +258,7 @@ func TestSecuredOperationsUntilAuthIsEnforced(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != "hi" || resp.Header.Get("X-Gwc-Auth") != "not-checked" {
 		t.Errorf("secured mock: %d %q, X-Gwc-Auth %q", resp.StatusCode, body, resp.Header.Get("X-Gwc-Auth"))
 	}
-	if !strings.Contains(ts.logs.String(), "mocked operations that require it answer anyway") {
+	if !strings.Contains(ts.logs.String(), "mocked operations whose security schemes gwc cannot check answer anyway") {
 		t.Errorf("no warning in the log:\n%s", ts.logs.String())
 	}
 }
@@ -670,7 +674,7 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("access log %q: %v", out.String(), err)
 	}
 	for k, v := range map[string]any{"request_id": "abc-1", "method": "GET", "path": "/api/items", "status": 200.0,
-		"operation": "listItems", "upstream": "main", "client": "127.0.0.1"} {
+		"operation": "listItems", "upstream": "main", "remote_addr": "127.0.0.1"} {
 		if rec[k] != v {
 			t.Errorf("access log %s = %v, want %v", k, rec[k], v)
 		}
