@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +18,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gwcdev/gwc/cmd/gwc/internal/cli"
@@ -41,7 +46,11 @@ func TestMain(m *testing.M) {
 //   - $REPO, the module root, to use the project's own files
 //     (exec gwc build $REPO/examples/petstore.yaml -o petstore.gwb);
 //   - `exits CODE PROGRAM [ARGS...]`, which runs PROGRAM like exec and fails
-//     unless it exits with CODE, to pin gwc's exit codes.
+//     unless it exits with CODE, to pin gwc's exit codes;
+//   - `issuer NAME`, a JWKS server on 127.0.0.1 ($NAME is its URL, the key
+//     set at $NAME/jwks), and `token VAR NAME CLAIMS`, which sets $VAR to a
+//     token NAME signs (RS256) with the JSON CLAIMS; "exp": "+1h" is an hour
+//     from now.
 func TestScripts(t *testing.T) {
 	repo, err := moduleRoot()
 	if err != nil {
@@ -59,6 +68,8 @@ func TestScripts(t *testing.T) {
 			"exits":    cmdExits,
 			"freeport": cmdFreeport,
 			"http":     cmdHTTP,
+			"issuer":   cmdIssuer,
+			"token":    cmdToken,
 			"subst":    cmdSubst,
 			"upstream": cmdUpstream,
 		},
@@ -259,4 +270,58 @@ func moduleRoot() (string, error) {
 			return "", fmt.Errorf("no go.mod above %q", dir)
 		}
 	}
+}
+
+// issuers are the signing keys of the scripts' `issuer` servers, by URL.
+var issuers sync.Map // URL → *rsa.PrivateKey
+
+// cmdIssuer implements `issuer NAME`.
+func cmdIssuer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: issuer NAME")
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		ts.Fatalf("issuer: %v", err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "script-key", Use: "sig"}}}) //nolint:errcheck
+	}))
+	ts.Defer(srv.Close)
+	issuers.Store(srv.URL, key)
+	ts.Setenv(args[0], srv.URL)
+}
+
+// cmdToken implements `token VAR NAME CLAIMS`.
+func cmdToken(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: token VAR NAME CLAIMS")
+	}
+	k, ok := issuers.Load(ts.Getenv(args[1]))
+	if !ok {
+		ts.Fatalf("token: no issuer %s", args[1])
+	}
+	var claims map[string]any
+	if err := json.Unmarshal([]byte(args[2]), &claims); err != nil {
+		ts.Fatalf("token: claims: %v", err)
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		if rel, isStr := claims[name].(string); isStr {
+			d, err := time.ParseDuration(rel)
+			if err != nil {
+				ts.Fatalf("token: %s: %v", name, err)
+			}
+			claims[name] = time.Now().Add(d).Unix()
+		}
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: k}, (&jose.SignerOptions{}).WithHeader("kid", "script-key"))
+	if err != nil {
+		ts.Fatalf("token: %v", err)
+	}
+	tok, err := jwt.Signed(signer).Claims(claims).Serialize()
+	if err != nil {
+		ts.Fatalf("token: %v", err)
+	}
+	ts.Setenv(args[0], tok)
 }

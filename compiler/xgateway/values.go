@@ -89,8 +89,10 @@ func checkHTTPURL(s string, httpsOnly bool) error {
 		return errors.New("not a URL")
 	}
 	switch {
+	case httpsOnly && u.Scheme == "http" && loopbackHost(u.Hostname()):
+		// Plain http to this machine only (a local identity provider).
 	case httpsOnly && u.Scheme != "https":
-		return errors.New("must be an https URL")
+		return errors.New("must be an https URL (plain http only to 127.0.0.1, localhost or [::1])")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return errors.New("must be an http or https URL")
 	case u.Opaque != "" || u.Host == "" || u.Hostname() == "":
@@ -106,6 +108,11 @@ func checkHTTPURL(s string, httpsOnly bool) error {
 		}
 	}
 	return nil
+}
+
+// loopbackHost reports whether host names this machine.
+func loopbackHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // checkNetwork reports whether s is an IP address or a CIDR.

@@ -16,6 +16,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -31,6 +32,8 @@ type Identity struct {
 	Client string
 	// Scheme is the security scheme that named the client.
 	Scheme string
+	// Claims are a verified token's claims; nil for other schemes.
+	Claims Claims
 }
 
 // Result is a scheme's verdict on one request.
@@ -87,6 +90,11 @@ func ResolveSecret(ref bundle.SecretRef) ([]byte, error) {
 	return nil, fmt.Errorf("secret reference %q must be env:NAME or file:PATH", string(ref))
 }
 
+// keyClient fetches key sets and discovery documents.
+var keyClient = &http.Client{Timeout: fetchTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return http.ErrUseLastResponse
+}}
+
 // Schemes are a bundle's compiled security schemes, by name. A scheme the
 // runtime cannot check is absent, with the reason in Unchecked.
 type Schemes struct {
@@ -119,6 +127,15 @@ func Compile(b *bundle.Bundle, resolve Resolver) (*Schemes, error) {
 			why = "http basic scheme without x-gateway.htpasswd"
 		case sc.Type == "http" && sc.Scheme == "basic":
 			c, err = newBasic(sc, resolve)
+		case (sc.Type == "http" && sc.Scheme == "bearer") || sc.Type == "oauth2" || sc.Type == "openIdConnect":
+			if sc.JWKSURL == "" && (sc.Type != "openIdConnect" || sc.OpenIDConnectURL == "") {
+				why = sc.Type + " scheme without x-gateway.jwks_url"
+				if sc.Type == "openIdConnect" {
+					why = "openIdConnect scheme without openIdConnectUrl or x-gateway.jwks_url"
+				}
+				break
+			}
+			c, err = newJWT(sc, keyClient)
 		default:
 			why = sc.Type + " schemes are not checked by this runtime yet"
 			if sc.Type == "http" {
@@ -220,7 +237,7 @@ func (p *Policy) Check(req *fasthttp.Request, id *Identity) (Decision, int) {
 		var got Identity
 		passed := true
 		for _, c := range alt {
-			var one Identity
+			one := Identity{Scheme: c.name}
 			switch c.scheme.Check(req, c.scopes, &one) {
 			case Passed:
 				if got.Client == "" {

@@ -1,13 +1,21 @@
 package server
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gwcdev/gwc/runtime/bundle"
@@ -202,5 +210,67 @@ func TestAuthSecretsRefused(t *testing.T) {
 				t.Errorf("error %v, want it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestBearerJWT: tokens verified against a loopback JWKS through the whole
+// request path: 401 with a Bearer challenge, 403 for a missing scope, the
+// token's subject as the client in the access log, the token passed on.
+func TestBearerJWT(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetches atomic.Int32
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Use: "sig"}}}) //nolint:errcheck
+	}))
+	defer jwks.Close()
+	up := newUpstream(t, nil)
+	b := &bundle.Bundle{API: bundle.API{Title: "JWT", Version: "1", OpenAPI: "3.1.0", Source: "jwt.yaml"}}
+	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "bearer", Type: "http", Scheme: "bearer", BearerFormat: "JWT",
+		JWKSURL: jwks.URL, Issuer: "https://id.example", Audiences: []string{"pets"}}}
+	addOp(b, bundle.Operation{ID: "readPets", Method: "GET", Path: "/pets", Policy: bundle.Policy{Upstream: "main"},
+		Security: []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "bearer", Scopes: []string{"pets:read"}}}}}})
+	access := &syncBuffer{}
+	ts := startServerWith(t, staticLoad(b), func(o *Options) { o.AccessLog = slogJSON(access) })
+
+	sign := func(claims map[string]any) string {
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := jwt.Signed(s).Claims(claims).Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	good := sign(map[string]any{"iss": "https://id.example", "aud": "pets", "sub": "svc-billing", "exp": exp, "scope": "pets:read"})
+	resp, body := do(t, "GET", ts.base+"/api/pets", nil, "Authorization", "Bearer "+good)
+	if resp.StatusCode != 200 {
+		t.Fatalf("good token: %d %s", resp.StatusCode, body)
+	}
+	if got := up.last(t).Header.Get("Authorization"); got != "Bearer "+good {
+		t.Errorf("upstream Authorization %q: the token is passed on", got)
+	}
+
+	resp, body = do(t, "GET", ts.base+"/api/pets", nil)
+	if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Bearer realm="bearer"` {
+		t.Errorf("no token: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	noScope := sign(map[string]any{"iss": "https://id.example", "aud": "pets", "sub": "svc-billing", "exp": exp, "scope": "pets:write"})
+	resp, body = do(t, "GET", ts.base+"/api/pets", nil, "Authorization", "Bearer "+noScope)
+	if p := problemOf(t, resp, body); resp.StatusCode != 403 || p["type"] != "https://gwc.dev/problems/forbidden" {
+		t.Errorf("missing scope: %d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(access.String(), `"client":"svc-billing"`) {
+		t.Errorf("the token's subject is not the client in the access log:\n%s", access.String())
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d key set fetches, want 1", n)
 	}
 }
