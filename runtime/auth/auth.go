@@ -32,7 +32,9 @@ type Identity struct {
 	Client string
 	// Scheme is the security scheme that named the client.
 	Scheme string
-	// Claims are a verified token's claims; nil for other schemes.
+	// Claims are a verified token's claims, shared with the next requests
+	// that present the same token: read them, never change them. Nil for
+	// other schemes.
 	Claims Claims
 }
 

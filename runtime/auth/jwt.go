@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/maypok86/otter/v2"
 	"github.com/valyala/fasthttp"
 
 	"github.com/gwcdev/gwc/runtime/bundle"
@@ -59,7 +61,20 @@ type jwtScheme struct {
 	chall     string
 	keys      *keySource
 	now       func() time.Time
+	// verified remembers tokens whose signature checked out, by SHA-256
+	// digest, for keysTTL: a client reuses its token for many calls, and
+	// an RSA verification costs tens of microseconds. Times and scopes are
+	// checked again on every use.
+	verified *otter.Cache[[sha256.Size]byte, *verifiedToken]
 }
+
+type verifiedToken struct {
+	std    jwt.Claims
+	claims Claims
+}
+
+// maxVerifiedTokens bounds the verified-token cache per scheme.
+const maxVerifiedTokens = 100_000
 
 // Claims are a verified token's claims, for transforms and limits.
 type Claims map[string]any
@@ -89,6 +104,8 @@ func newJWT(sc *bundle.SecurityScheme, client *http.Client) (*jwtScheme, error) 
 		j.algs = append(j.algs, alg)
 	}
 	j.keys = &keySource{jwksURL: sc.JWKSURL, discovery: sc.OpenIDConnectURL, client: client, now: time.Now}
+	j.verified = otter.Must(&otter.Options[[sha256.Size]byte, *verifiedToken]{MaximumSize: maxVerifiedTokens,
+		ExpiryCalculator: otter.ExpiryCreating[[sha256.Size]byte, *verifiedToken](keysTTL)})
 	return j, nil
 }
 
@@ -97,21 +114,25 @@ func (j *jwtScheme) Check(req *fasthttp.Request, scopes []string, id *Identity) 
 	if len(v) < 7 || !bytes.EqualFold(v[:7], []byte("bearer ")) {
 		return Missing
 	}
-	raw := string(bytes.TrimSpace(v[7:]))
-	tok, err := jwt.ParseSigned(raw, j.algs)
-	if err != nil || len(tok.Headers) != 1 {
-		return Invalid
+	raw := bytes.TrimSpace(v[7:])
+	digest := sha256.Sum256(raw)
+	vt, hit := j.verified.GetIfPresent(digest)
+	if !hit {
+		tok, err := jwt.ParseSigned(string(raw), j.algs)
+		if err != nil || len(tok.Headers) != 1 {
+			return Invalid
+		}
+		h := tok.Headers[0]
+		key, err := j.keys.key(context.Background(), h.KeyID, h.Algorithm)
+		if err != nil {
+			return Invalid
+		}
+		vt = &verifiedToken{claims: Claims{}}
+		if err := tok.Claims(key, &vt.std, &vt.claims); err != nil {
+			return Invalid
+		}
 	}
-	h := tok.Headers[0]
-	key, err := j.keys.key(context.Background(), h.KeyID, h.Algorithm)
-	if err != nil {
-		return Invalid
-	}
-	var std jwt.Claims
-	all := Claims{}
-	if err := tok.Claims(key, &std, &all); err != nil {
-		return Invalid
-	}
+	std, all := vt.std, vt.claims
 	if std.Expiry == nil {
 		return Invalid
 	}
@@ -124,6 +145,9 @@ func (j *jwtScheme) Check(req *fasthttp.Request, scopes []string, id *Identity) 
 	}
 	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: j.audiences, Time: j.now()}, j.skew); err != nil {
 		return Invalid
+	}
+	if !hit {
+		j.verified.Set(digest, vt)
 	}
 	id.Client = std.Subject
 	if id.Client == "" {

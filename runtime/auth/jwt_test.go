@@ -199,6 +199,16 @@ func TestJWT(t *testing.T) {
 			t.Errorf("%s: identity %+v", c.name, id)
 		}
 	}
+	// A token verified once is remembered, but its times are checked on
+	// every use: once expired, it is refused.
+	short := is.sign("k1", jose.RS256, claims(map[string]any{"exp": now.Add(2 * time.Minute).Unix()}))
+	if got := j.Check(bearer(short), nil, &Identity{}); got != Passed {
+		t.Errorf("short-lived token: %v", got)
+	}
+	clk.add(3 * time.Minute)
+	if got := j.Check(bearer(short), nil, &Identity{}); got != Invalid {
+		t.Errorf("the same token once expired: %v", got)
+	}
 	if got := j.Check(&fasthttp.Request{}, nil, &Identity{}); got != Missing {
 		t.Errorf("no Authorization: %v", got)
 	}
