@@ -79,8 +79,24 @@ go_test() {
 	go test -timeout 10m -race ./runtime/...
 }
 
-# The checks, in order. Steps to come are one line each, for example
-#   step "redis-server" ensure_redis_server   # apt-get install redis-server when missing
+# ensure_redis_server installs Debian's redis-server when it is missing: the
+# runtime's rate-limit tests start real Redis servers on loopback (each its
+# own, on a free port; none is left running).
+ensure_redis_server() {
+	command -v redis-server >/dev/null && return 0
+	if [[ $(id -u) != 0 ]]; then
+		printf 'redis-server is missing: apt-get install redis-server (or run this script as root)\n' >&2
+		return 1
+	fi
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1; then
+		apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+	fi
+	redis-server --version
+}
+
+# The checks, in order.
+step "redis-server" ensure_redis_server
 step "gofmt" gofmt_check
 step "go vet" go vet ./...
 step "runtime import rule" runtime_imports

@@ -47,6 +47,9 @@ func TestMain(m *testing.M) {
 //     (exec gwc build $REPO/examples/petstore.yaml -o petstore.gwb);
 //   - `exits CODE PROGRAM [ARGS...]`, which runs PROGRAM like exec and fails
 //     unless it exits with CODE, to pin gwc's exit codes;
+//   - `redis NAME`, a redis-server on a free loopback port ($NAME is its
+//     redis:// URL), stopped when the script ends; `redis -stop NAME` stops
+//     it earlier and `redis -start NAME` starts it again on the same port;
 //   - `issuer NAME`, a JWKS server on 127.0.0.1 ($NAME is its URL, the key
 //     set at $NAME/jwks), and `token VAR NAME CLAIMS`, which sets $VAR to a
 //     token NAME signs (RS256) with the JSON CLAIMS; "exp": "+1h" is an hour
@@ -69,6 +72,7 @@ func TestScripts(t *testing.T) {
 			"freeport": cmdFreeport,
 			"http":     cmdHTTP,
 			"issuer":   cmdIssuer,
+			"redis":    cmdRedis,
 			"token":    cmdToken,
 			"subst":    cmdSubst,
 			"upstream": cmdUpstream,
@@ -324,4 +328,68 @@ func cmdToken(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("token: %v", err)
 	}
 	ts.Setenv(args[0], tok)
+}
+
+// redisServers are the scripts' redis-servers, by URL.
+var redisServers sync.Map // URL → *exec.Cmd
+
+// cmdRedis implements `redis [-stop|-start] NAME`.
+func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: redis [-stop|-start] NAME")
+	}
+	op, name := "", args[0]
+	if len(args) == 2 {
+		op, name = args[0], args[1]
+	}
+	start := func(port string) *exec.Cmd {
+		cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+			"--dir", ts.Getenv("WORK"))
+		if err := cmd.Start(); err != nil {
+			ts.Fatalf("redis: %v", err)
+		}
+		for range 500 {
+			if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+				c.Close()
+				return cmd
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		ts.Fatalf("redis: redis-server did not listen on %s", port)
+		return nil
+	}
+	switch op {
+	case "":
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			ts.Fatalf("redis-server is not installed: scripts/test.sh installs Debian's redis-server (apt-get install redis-server)")
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			ts.Fatalf("redis: %v", err)
+		}
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		ln.Close()
+		url := "redis://127.0.0.1:" + port + "/0"
+		redisServers.Store(url, start(port))
+		ts.Setenv(name, url)
+		ts.Defer(func() {
+			if c, ok := redisServers.LoadAndDelete(url); ok && c.(*exec.Cmd) != nil {
+				c.(*exec.Cmd).Process.Kill() //nolint:errcheck
+				c.(*exec.Cmd).Wait()         //nolint:errcheck
+			}
+		})
+	case "-stop":
+		url := ts.Getenv(name)
+		if c, ok := redisServers.Load(url); ok && c.(*exec.Cmd) != nil {
+			c.(*exec.Cmd).Process.Kill() //nolint:errcheck
+			c.(*exec.Cmd).Wait()         //nolint:errcheck
+			redisServers.Store(url, (*exec.Cmd)(nil))
+		}
+	case "-start":
+		url := ts.Getenv(name)
+		port := url[strings.LastIndexByte(url, ':')+1 : strings.LastIndexByte(url, '/')]
+		redisServers.Store(url, start(port))
+	default:
+		ts.Fatalf("usage: redis [-stop|-start] NAME")
+	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/ratelimit"
 	"github.com/gwcdev/gwc/runtime/router"
 	"github.com/gwcdev/gwc/runtime/upstream"
 	"github.com/gwcdev/gwc/runtime/validate"
@@ -52,6 +53,9 @@ type Config struct {
 	// Secrets reads the secrets security schemes refer to; nil reads env:
 	// and file: references (auth.ResolveSecret).
 	Secrets auth.Resolver
+	// Limits holds rate-limit state across reloads; nil gives the gateway
+	// stores of its own.
+	Limits *ratelimit.Stores
 }
 
 // Gateway serves the bundles it was built from.
@@ -75,6 +79,7 @@ type api struct {
 	upstreams  map[string]*proxy.Upstream
 	trusted    []netip.Prefix
 	schemes    *auth.Schemes
+	limits     *limitStore
 }
 
 // New builds the gateway of bundles. prev, when not nil, is the gateway
@@ -86,6 +91,12 @@ func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) 
 	}
 	if cfg.Metrics == nil || cfg.Clients == nil {
 		return nil, fmt.Errorf("gateway: Config.Metrics and Config.Clients are required")
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = ratelimit.NewStores()
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = auth.ResolveSecret
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Log, bundles: bundles, rejections: map[string]metrics.Rejection{}}
 	if g.log == nil {
@@ -211,6 +222,20 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	if a.schemes, err = auth.Compile(b, g.cfg.Secrets); err != nil {
 		return nil, err
 	}
+	a.limits = &limitStore{Store: g.cfg.Limits.Memory, failOpen: true}
+	if b.Store != nil && b.Store.Redis != nil {
+		url, err := g.cfg.Secrets(b.Store.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("store.redis.url %s: %w", b.Store.Redis.URL, err)
+		}
+		rs, err := g.cfg.Limits.Redis(strings.TrimSpace(string(url)))
+		if err != nil {
+			return nil, err
+		}
+		a.limits = &limitStore{Store: rs, redis: true, failOpen: b.Store.Redis.OnError != "closed"}
+	}
+	a.limits.allowed = g.cfg.Metrics.StoreError("rate_limit", "allowed")
+	a.limits.denied = g.cfg.Metrics.StoreError("rate_limit", "refused")
 	for _, u := range b.Upstreams {
 		up, err := proxy.NewUpstream(u, g.cfg.Clients, g.cfg.Metrics.Upstream(u.Name), upstream.Options{})
 		if err != nil {
@@ -367,6 +392,9 @@ func (a *api) trustedPeer(ip netip.Addr) bool {
 // finish records the request in the metrics and the access log.
 func (g *Gateway) finish(r *request) {
 	r.ctx.Response.Header.SetBytesV("X-Request-Id", r.id)
+	if r.limited {
+		r.setLimitHeaders()
+	}
 	status := r.ctx.Response.StatusCode()
 	elapsed := time.Since(r.start)
 	if r.op != nil {

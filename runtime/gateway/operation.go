@@ -46,6 +46,8 @@ type operation struct {
 	// runtime can check; noAuth is one it cannot (every alternative names a
 	// scheme without its secrets, or of a type not implemented).
 	auth, noAuth *auth.Policy
+	// limiter is the rate limit; nil when there is none.
+	limiter *limiter
 	// unchecked marks a mock whose requirement cannot be checked: it
 	// answers, and says so.
 	unchecked bool
@@ -84,6 +86,12 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 			o.noAuth = p
 			o.steps = append(o.steps, (*operation).refuseUnauthenticated)
 		}
+	}
+	if rl := op.Policy.RateLimit; rl != nil {
+		// After authentication, so that a limit keyed by client or claim
+		// counts the authenticated caller.
+		o.limiter = newLimiter(rl, a.limits, a)
+		o.steps = append(o.steps, (*operation).rateLimit)
 	}
 	if len(op.Params) > 0 {
 		o.steps = append(o.steps, (*operation).validateParams)

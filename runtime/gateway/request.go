@@ -15,6 +15,7 @@ import (
 	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/ratelimit"
 	"github.com/gwcdev/gwc/runtime/router"
 )
 
@@ -47,6 +48,9 @@ type request struct {
 	// the security alternative that passed.
 	identity auth.Identity
 	authAlt  int
+	// limit is the rate limit's decision, when limited is set.
+	limit   ratelimit.Result
+	limited bool
 
 	// reason is set when gwc answered itself (a problem, by slug); upstream
 	// when an upstream answered.

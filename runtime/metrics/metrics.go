@@ -40,6 +40,7 @@ type Metrics struct {
 	targetHealthy *prometheus.GaugeVec
 	bundleInfo    *prometheus.GaugeVec
 	reloads       *prometheus.CounterVec
+	storeErrors   *prometheus.CounterVec
 }
 
 // New returns metrics registered in a registry of their own, with the Go
@@ -73,10 +74,19 @@ func New() *Metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gwc_bundle_reloads_total", Help: "Hot reloads, by result.",
 		}, []string{"result"}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gwc_store_errors_total",
+			Help: "Calls to the shared store (Redis) that failed, by use (rate_limit) and what gwc did (allowed, refused).",
+		}, []string{"use", "action"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.upstream, m.attempts, m.rejections, m.targetHealthy, m.bundleInfo, m.reloads,
+	m.Registry.MustRegister(m.requests, m.duration, m.upstream, m.attempts, m.rejections, m.targetHealthy, m.bundleInfo, m.reloads, m.storeErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// StoreError counts a failed store call for use, and what gwc did about it.
+func (m *Metrics) StoreError(use, action string) prometheus.Counter {
+	return m.storeErrors.WithLabelValues(use, action)
 }
 
 // Handler serves the metrics in Prometheus' text format.

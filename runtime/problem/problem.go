@@ -51,6 +51,9 @@ var (
 	// AuthUnavailable refuses an operation whose security requirement names
 	// a scheme this runtime cannot check: it is never served unchecked.
 	AuthUnavailable = Reason{"auth-unavailable", "Authentication is not available", 500}
+	// LimitUnavailable refuses a request whose rate limit's store (Redis)
+	// cannot answer, when the spec says on_error: closed.
+	LimitUnavailable = Reason{"rate-limit-unavailable", "The rate limit cannot be checked", 503}
 )
 
 // Reasons lists every reason above, so that metrics can resolve their
@@ -58,7 +61,7 @@ var (
 var Reasons = []Reason{
 	NotFound, MethodNotAllowed, BadPath, Validation, UnsupportedMedia, BodyTooLarge, NotImplemented,
 	BadGateway, Unavailable, GatewayTimeout, Unauthorized, Forbidden, TooManyRequests, InternalError,
-	RequestTimeout, HeaderTooLarge, NotAcceptable, ServiceOverloaded, BadRequest, AuthUnavailable,
+	RequestTimeout, HeaderTooLarge, NotAcceptable, ServiceOverloaded, BadRequest, AuthUnavailable, LimitUnavailable,
 }
 
 // Type is the reason's type URI.

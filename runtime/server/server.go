@@ -35,6 +35,7 @@ import (
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/ratelimit"
 )
 
 // Defaults of Options.
@@ -100,6 +101,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	clients  *proxy.Clients
+	limits   *ratelimit.Stores
 	gw       atomic.Pointer[gateway.Gateway]
 	loaded   atomic.Pointer[[]Loaded]
 	reloadMu sync.Mutex
@@ -119,7 +121,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.New("server: Options.Load is required")
 	}
 	setDefaults(&opts)
-	s := &Server{opts: opts, log: opts.Log, metrics: metrics.New(), clients: proxy.NewClients()}
+	s := &Server{opts: opts, log: opts.Log, metrics: metrics.New(), clients: proxy.NewClients(), limits: ratelimit.NewStores()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -211,7 +213,8 @@ func (s *Server) build(loaded []Loaded, prev *gateway.Gateway) (*gateway.Gateway
 	for i, l := range loaded {
 		bs[i] = l.Bundle
 	}
-	return gateway.New(bs, prev, gateway.Config{Metrics: s.metrics, Clients: s.clients, Log: s.log, AccessLog: s.opts.AccessLog})
+	return gateway.New(bs, prev, gateway.Config{Metrics: s.metrics, Clients: s.clients, Log: s.log, AccessLog: s.opts.AccessLog,
+		Limits: s.limits})
 }
 
 // swap makes g the gateway being served and stops the previous one.
@@ -294,6 +297,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if g := s.gw.Load(); g != nil {
 		g.Close()
 	}
+	s.limits.Close()
 	s.log.Info("stopped")
 	return runErr
 }

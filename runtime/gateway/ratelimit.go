@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"context"
+	"math"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/ratelimit"
+)
+
+// limiter is an operation's rate limit, compiled: the limit, how its key is
+// taken from a request, and the store that holds its budgets.
+type limiter struct {
+	limit  ratelimit.Limit
+	key    func(r *request) string
+	policy string // RateLimit-Policy value
+	store  *limitStore
+}
+
+// limitStore is a bundle's store with what its failures do.
+type limitStore struct {
+	ratelimit.Store
+	redis bool
+	// failOpen lets requests through when the store cannot answer.
+	failOpen        bool
+	allowed, denied prometheus.Counter
+	lastLog         atomic.Int64 // unix nanos of the last failure logged
+}
+
+func newLimiter(rl *bundle.RateLimit, st *limitStore, a *api) *limiter {
+	l := &limiter{store: st, limit: ratelimit.Limit{Name: rl.Name, Requests: rl.Requests, Per: rl.Per.D(), Burst: rl.Burst}}
+	if l.limit.Burst <= 0 {
+		l.limit.Burst = l.limit.Requests
+	}
+	// RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers): the quota
+	// and its window in seconds.
+	l.policy = strconv.Quote(rl.Name) + ";q=" + strconv.FormatInt(rl.Requests, 10) + ";w=" +
+		strconv.FormatInt(int64(math.Ceil(l.limit.Per.Seconds())), 10)
+	ip := func(r *request) string { return "ip:" + a.clientAddr(r).String() }
+	switch k := rl.Key; {
+	case k == "client":
+		l.key = func(r *request) string {
+			if r.identity.Client != "" {
+				return "client:" + r.identity.Client
+			}
+			return ip(r) // an unauthenticated request is its address
+		}
+	case strings.HasPrefix(k, "header:"):
+		name := k[len("header:"):]
+		l.key = func(r *request) string {
+			if v := r.ctx.Request.Header.Peek(name); len(v) > 0 {
+				return "header:" + string(v)
+			}
+			return ip(r)
+		}
+	case strings.HasPrefix(k, "claim:"):
+		name := k[len("claim:"):]
+		l.key = func(r *request) string {
+			switch v := r.identity.Claims[name].(type) {
+			case string:
+				if v != "" {
+					return "claim:" + v
+				}
+			case float64:
+				return "claim:" + strconv.FormatFloat(v, 'f', -1, 64)
+			}
+			return ip(r)
+		}
+	default: // ip
+		l.key = ip
+	}
+	return l
+}
+
+// clientAddr is the client's address: the peer's, or when the peer is a
+// trusted proxy, the last X-Forwarded-For entry that is not one.
+func (a *api) clientAddr(r *request) netip.Addr {
+	if !r.trusted {
+		return r.peer
+	}
+	xff := string(r.ctx.Request.Header.Peek("X-Forwarded-For"))
+	for xff != "" {
+		i := strings.LastIndexByte(xff, ',')
+		entry := strings.TrimSpace(xff[i+1:])
+		xff = xff[:max(i, 0)]
+		ip, err := netip.ParseAddr(entry)
+		if err != nil {
+			break
+		}
+		ip = ip.Unmap()
+		if !a.trustedPeer(ip) {
+			return ip
+		}
+		if i < 0 {
+			break
+		}
+	}
+	return r.peer
+}
+
+// rateLimit takes the request from its budget: 429 with Retry-After when it
+// is spent. The RateLimit headers are set on the answer, whoever makes it.
+func (o *operation) rateLimit(r *request) bool {
+	l := o.limiter
+	res, err := l.store.Allow(context.Background(), &l.limit, l.key(r))
+	if err != nil {
+		st := l.store
+		if now := time.Now().UnixNano(); now-st.lastLog.Load() > int64(10*time.Second) {
+			st.lastLog.Store(now)
+			action := "refusing requests (on_error: closed)"
+			if st.failOpen {
+				action = "letting requests through (on_error: open)"
+			}
+			r.g.log.Error("rate limit store failed; "+action, "limit", l.limit.Name, "error", err)
+		}
+		if st.failOpen {
+			st.allowed.Inc()
+			return true
+		}
+		st.denied.Inc()
+		r.fail(problem.LimitUnavailable, "the rate limit of operation "+o.op.ID+" cannot be checked right now", nil)
+		r.ctx.Response.Header.Set("Retry-After", "1")
+		return false
+	}
+	r.limit, r.limited = res, true
+	if !res.Allowed {
+		r.fail(problem.TooManyRequests, "rate limit "+l.limit.Name+" is spent; retry in "+
+			strconv.FormatInt(retrySeconds(res.RetryAfter), 10)+" s", nil)
+		return false
+	}
+	return true
+}
+
+func retrySeconds(d time.Duration) int64 { return max(int64(math.Ceil(d.Seconds())), 1) }
+
+// setLimitHeaders writes the RateLimit and RateLimit-Policy fields (and
+// Retry-After on a refusal) on the response.
+func (r *request) setLimitHeaders() {
+	l := r.op.limiter
+	h := &r.ctx.Response.Header
+	var buf [128]byte
+	b := append(buf[:0], strconv.Quote(l.limit.Name)...)
+	b = append(b, ";r="...)
+	b = strconv.AppendInt(b, r.limit.Remaining, 10)
+	b = append(b, ";t="...)
+	b = strconv.AppendInt(b, int64(math.Ceil(r.limit.ResetAfter.Seconds())), 10)
+	h.SetBytesV("RateLimit", b)
+	h.Set("RateLimit-Policy", l.policy)
+	if !r.limit.Allowed {
+		h.SetBytesV("Retry-After", strconv.AppendInt(buf[:0], retrySeconds(r.limit.RetryAfter), 10))
+	}
+}

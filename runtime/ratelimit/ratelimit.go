@@ -1,0 +1,93 @@
+// Package ratelimit decides whether a request fits its operation's rate
+// limit. A limit lets `requests` through per `per`, with bursts of up to
+// `burst`; the state is per limit name and key (a client address, a client,
+// a header's or a claim's value).
+//
+// Two stores: Memory (golang.org/x/time/rate token buckets, one process) and
+// Redis (go-redis's redis_rate: GCRA in one server-side Lua script, so every
+// replica sharing the Redis holds one combined budget, and long windows —
+// quotas per day or month — survive restarts). Both give the same answer for
+// the same traffic: how many requests remain, when the next is allowed, and
+// when the budget is whole again.
+package ratelimit
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+	"golang.org/x/time/rate"
+)
+
+// Limit is one rate limit.
+type Limit struct {
+	// Name identifies the budget: operations naming one limit share it.
+	Name     string
+	Requests int64
+	Per      time.Duration
+	Burst    int64
+}
+
+// Result is a decision.
+type Result struct {
+	Allowed bool
+	// Remaining is how many more requests would be allowed right now.
+	Remaining int64
+	// RetryAfter is when the next request will be allowed; 0 when allowed.
+	RetryAfter time.Duration
+	// ResetAfter is when the budget is whole again.
+	ResetAfter time.Duration
+}
+
+// Store decides and keeps the state.
+type Store interface {
+	// Allow takes one request from the budget of l for key.
+	Allow(ctx context.Context, l *Limit, key string) (Result, error)
+}
+
+// Memory is a Store in this process. Buckets of keys that have been idle
+// long enough to be full again are dropped (they are equal to new ones), and
+// at most maxKeys are kept.
+type Memory struct {
+	buckets *otter.Cache[string, *rate.Limiter]
+	now     func() time.Time
+}
+
+const maxKeys = 1 << 20
+
+// NewMemory returns an empty memory store.
+func NewMemory() *Memory {
+	return &Memory{now: time.Now, buckets: otter.Must(&otter.Options[string, *rate.Limiter]{
+		MaximumSize: maxKeys,
+		ExpiryCalculator: otter.ExpiryAccessingFunc(func(e otter.Entry[string, *rate.Limiter]) time.Duration {
+			return fillTime(e.Value) + time.Second
+		}),
+	})}
+}
+
+// fillTime is how long an empty bucket takes to fill.
+func fillTime(l *rate.Limiter) time.Duration {
+	return time.Duration(float64(l.Burst()) / float64(l.Limit()) * float64(time.Second))
+}
+
+// Allow implements Store.
+func (m *Memory) Allow(_ context.Context, l *Limit, key string) (Result, error) {
+	k := l.Name + "\x00" + key
+	b, ok := m.buckets.GetIfPresent(k)
+	if !ok {
+		per := rate.Limit(float64(l.Requests) / l.Per.Seconds())
+		b, _ = m.buckets.SetIfAbsent(k, rate.NewLimiter(per, int(l.Burst)))
+	}
+	now := m.now()
+	r := b.ReserveN(now, 1)
+	res := Result{Allowed: r.OK() && r.DelayFrom(now) == 0}
+	if !res.Allowed {
+		res.RetryAfter = r.DelayFrom(now)
+		r.CancelAt(now) // a refused request takes nothing
+	}
+	tokens := b.TokensAt(now)
+	res.Remaining = max(int64(math.Floor(tokens)), 0)
+	res.ResetAfter = time.Duration((float64(b.Burst()) - tokens) / float64(b.Limit()) * float64(time.Second))
+	return res, nil
+}
