@@ -82,6 +82,8 @@ if [ ${#candidates[@]} -eq 0 ]; then
 		'fasthttp=$BIN/fasthttp -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
 	)
 fi
+# The API key of proxy.yaml's /chain operation.
+export GWC_BENCH_KEYS=bench:bench-key-0123456789abcdef
 export BIN BUNDLE UPSTREAM
 
 # count NAME MODE COMMAND: runs COMMAND under callgrind, sends 400 requests, zeroes the counters, sends N, dumps.

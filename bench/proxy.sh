@@ -12,7 +12,8 @@
 # Every target gets the same wrk load, in interleaved rounds; the table shows medians over rounds and ratios to
 # nginx. CPU/req is the CPU time (utime+stime from /proc) of the target's processes divided by the requests wrk
 # counted; the upstream's CPU is not included. Settings, from the environment:
-#   ROUNDS=3 DURATION=10s WARMUP=2s THREADS=2 CONNS=64 MODES="get post" BASE_PORT=18080 KEEP=0 (keep temp dir)
+#   ROUNDS=3 DURATION=10s WARMUP=2s THREADS=2 CONNS=64 MODES="get post chain" BASE_PORT=18080 KEEP=0 (keep temp dir)
+#   (chain: gwc's full chain, API key + rate limit + 1 KB JSON body validated, against the others' plain proxy)
 #   REPO=the gwc checkout to build the prototypes from (default: this script's)
 set -euo pipefail
 
@@ -21,7 +22,9 @@ DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
-MODES=${MODES:-get post}
+MODES=${MODES:-get post chain}
+# The API key of the chain mode's spec (bench/testdata/proxy.yaml reads it from the environment).
+export GWC_BENCH_KEYS=bench:bench-key-0123456789abcdef
 BASE_PORT=${BASE_PORT:-18080}
 KEEP=${KEEP:-0}
 
@@ -164,6 +167,9 @@ wrk.method = "POST"
 wrk.body = '{"order":"ord_0123456789","items":[' .. table.concat(items, ",") .. '],"note":"x"}'
 wrk.headers["Content-Type"] = "application/json"
 EOF
+# The full chain (DESIGN §7): the same POST to /chain, where gwc checks an API key, takes the request from a rate
+# limit (in memory, never spent in a run) and validates the body; the others proxy it as they proxy everything.
+{ cat "$tmp/post.lua"; echo 'wrk.headers["X-API-Key"] = "bench-key-0123456789abcdef"'; } >"$tmp/chain.lua"
 
 # cputicks PID: utime+stime of PID and its descendants (nginx's worker is the master's child).
 cputicks() {
@@ -192,11 +198,12 @@ served=()
 : >"$results"
 echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds, modes: $MODES; $(nproc) cores" >&2
 for mode in $MODES; do
-	script=()
+	script=() target=/hello?limit=10
 	[ "$mode" = post ] && script=(-s "$tmp/post.lua")
+	[ "$mode" = chain ] && script=(-s "$tmp/chain.lua") target=/chain
 	for round in $(seq "$ROUNDS"); do
 		for i in "${!names[@]}"; do
-			name=${names[$i]} url="http://127.0.0.1:${ports[$i]}/hello?limit=10"
+			name=${names[$i]} url="http://127.0.0.1:${ports[$i]}$target"
 			w=$(wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "${script[@]}" "$url" 2>&1 || true)
 			served[$i]=$((${served[$i]:-0} + $(awk '/requests in/{n = $1} END {print n + 0}' <<<"$w")))
 			c0=$(cputicks "${tpids[$i]}")
@@ -235,7 +242,12 @@ done
 # Medians per mode and target, then ratios to nginx.
 echo
 for mode in $MODES; do
-	echo "## $mode ($([ "$mode" = post ] && echo "POST 1 KB JSON" || echo "GET /hello?limit=10")), wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS"
+	case $mode in
+	post) what="POST 1 KB JSON" ;;
+	chain) what="POST /chain: API key + rate limit + 1 KB JSON validated in gwc; a plain proxy elsewhere" ;;
+	*) what="GET /hello?limit=10" ;;
+	esac
+	echo "## $mode ($what), wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS"
 	echo
 	echo "| target | req/s | × nginx | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB |"
 	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
