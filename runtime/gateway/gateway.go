@@ -363,6 +363,10 @@ func (g *Gateway) serve(r *request) {
 	r.pathBuf = append(r.pathBuf[:0], norm...)
 	r.path = b2s(r.pathBuf)
 	method := b2s(h.Method())
+	if method == http.MethodOptions && len(h.Peek("Origin")) > 0 && len(h.Peek("Access-Control-Request-Method")) > 0 &&
+		g.preflight(r) {
+		return
+	}
 	i, res := g.router.Lookup(method, r.path, &r.params)
 	switch res {
 	case router.NotFound:
@@ -394,6 +398,9 @@ func (g *Gateway) finish(r *request) {
 	r.ctx.Response.Header.SetBytesV("X-Request-Id", r.id)
 	if r.limited {
 		r.setLimitHeaders()
+	}
+	if r.op != nil && r.op.cors != nil {
+		r.setCORSHeaders()
 	}
 	status := r.ctx.Response.StatusCode()
 	elapsed := time.Since(r.start)

@@ -48,6 +48,8 @@ type operation struct {
 	auth, noAuth *auth.Policy
 	// limiter is the rate limit; nil when there is none.
 	limiter *limiter
+	// cors is the CORS policy; nil when there is none.
+	cors *cors
 	// unchecked marks a mock whose requirement cannot be checked: it
 	// answers, and says so.
 	unchecked bool
@@ -69,6 +71,9 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 		o.maxBody = DefaultMaxBody
 	}
 	mock := op.Policy.Mock || op.Policy.Upstream == ""
+	if op.Policy.CORS != nil {
+		o.cors = newCORS(op.Policy.CORS, op, a.b.SecuritySchemes)
+	}
 	o.steps = append(o.steps, (*operation).checkLength)
 	if !op.Public && len(op.Security) > 0 {
 		p := a.schemes.Policy(op.Security)
