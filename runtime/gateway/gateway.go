@@ -30,6 +30,7 @@ import (
 
 	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/cache"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
@@ -56,6 +57,9 @@ type Config struct {
 	// Limits holds rate-limit state across reloads; nil gives the gateway
 	// stores of its own.
 	Limits *ratelimit.Stores
+	// Cache holds cached responses across reloads when no Redis is
+	// configured; nil gives the gateway one of DefaultCacheBytes.
+	Cache *cache.Memory
 }
 
 // Gateway serves the bundles it was built from.
@@ -80,6 +84,7 @@ type api struct {
 	trusted    []netip.Prefix
 	schemes    *auth.Schemes
 	limits     *limitStore
+	cache      *responseCache
 }
 
 // New builds the gateway of bundles. prev, when not nil, is the gateway
@@ -94,6 +99,9 @@ func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) 
 	}
 	if cfg.Limits == nil {
 		cfg.Limits = ratelimit.NewStores()
+	}
+	if cfg.Cache == nil {
+		cfg.Cache = cache.NewMemory(DefaultCacheBytes)
 	}
 	if cfg.Secrets == nil {
 		cfg.Secrets = auth.ResolveSecret
@@ -233,7 +241,13 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 			return nil, err
 		}
 		a.limits = &limitStore{Store: rs, redis: true, failOpen: b.Store.Redis.OnError != "closed"}
+		a.cache = &responseCache{store: cache.NewRedis(rs.Client()), redis: true}
+	} else {
+		a.cache = &responseCache{store: g.cfg.Cache}
 	}
+	m := g.cfg.Metrics
+	a.cache.hit, a.cache.miss, a.cache.bypass = m.CacheResult("hit"), m.CacheResult("miss"), m.CacheResult("bypass")
+	a.cache.errors = m.StoreError("cache", "bypassed")
 	a.limits.allowed = g.cfg.Metrics.StoreError("rate_limit", "allowed")
 	a.limits.denied = g.cfg.Metrics.StoreError("rate_limit", "refused")
 	for _, u := range b.Upstreams {

@@ -50,6 +50,8 @@ type operation struct {
 	limiter *limiter
 	// cors is the CORS policy; nil when there is none.
 	cors *cors
+	// cache is the response cache; nil when there is none.
+	cache *cachePolicy
 	// unchecked marks a mock whose requirement cannot be checked: it
 	// answers, and says so.
 	unchecked bool
@@ -114,6 +116,9 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 		}
 		o.up = up
 		o.final = (*operation).serveUpstream
+		if c := op.Policy.Cache; c != nil && c.TTL.D() > 0 {
+			o.cache = newCachePolicy(c, a.cache)
+		}
 		o.timeout = op.Policy.Timeout.D()
 		if o.timeout <= 0 {
 			o.timeout = up.Timeout()
@@ -315,8 +320,20 @@ func (o *operation) upstreamPath(dst []byte, r *request) []byte {
 	return append(dst, p...)
 }
 
-// serveUpstream forwards the request and passes the answer on.
+// serveUpstream forwards the request and passes the answer on, through the
+// response cache for a GET or HEAD of a cached operation.
 func (o *operation) serveUpstream(r *request) {
+	if o.cache != nil {
+		if m := r.ctx.Request.Header.Method(); string(m) == "GET" || string(m) == "HEAD" {
+			o.serveCached(r)
+			return
+		}
+	}
+	o.forward(r)
+}
+
+// forward sends the request to the upstream and passes the answer on.
+func (o *operation) forward(r *request) {
 	ctx := r.ctx
 	req := &ctx.Request
 	if o.auth != nil {

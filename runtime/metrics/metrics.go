@@ -41,6 +41,7 @@ type Metrics struct {
 	bundleInfo    *prometheus.GaugeVec
 	reloads       *prometheus.CounterVec
 	storeErrors   *prometheus.CounterVec
+	cache         *prometheus.CounterVec
 }
 
 // New returns metrics registered in a registry of their own, with the Go
@@ -78,8 +79,12 @@ func New() *Metrics {
 			Name: "gwc_store_errors_total",
 			Help: "Calls to the shared store (Redis) that failed, by use (rate_limit) and what gwc did (allowed, refused).",
 		}, []string{"use", "action"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gwc_cache_requests_total",
+			Help: "GET and HEAD requests of cached operations, by result: hit, miss (forwarded and stored when it may be), bypass (forwarded without the cache).",
+		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.upstream, m.attempts, m.rejections, m.targetHealthy, m.bundleInfo, m.reloads, m.storeErrors,
+	m.Registry.MustRegister(m.requests, m.duration, m.upstream, m.attempts, m.rejections, m.targetHealthy, m.bundleInfo, m.reloads, m.storeErrors, m.cache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,6 +92,11 @@ func New() *Metrics {
 // StoreError counts a failed store call for use, and what gwc did about it.
 func (m *Metrics) StoreError(use, action string) prometheus.Counter {
 	return m.storeErrors.WithLabelValues(use, action)
+}
+
+// CacheResult counts cache answers of one result.
+func (m *Metrics) CacheResult(result string) prometheus.Counter {
+	return m.cache.WithLabelValues(result)
 }
 
 // Handler serves the metrics in Prometheus' text format.

@@ -99,3 +99,7 @@ func (s *Stores) Close() {
 		delete(s.redis, url)
 	}
 }
+
+// Client is the Redis client, for other uses of the same server (the
+// response cache).
+func (s *Redis) Client() *redis.Client { return s.client }

@@ -31,6 +31,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/cache"
 	"github.com/gwcdev/gwc/runtime/gateway"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
@@ -102,6 +103,7 @@ type Server struct {
 	metrics  *metrics.Metrics
 	clients  *proxy.Clients
 	limits   *ratelimit.Stores
+	cache    *cache.Memory
 	gw       atomic.Pointer[gateway.Gateway]
 	loaded   atomic.Pointer[[]Loaded]
 	reloadMu sync.Mutex
@@ -121,7 +123,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, errors.New("server: Options.Load is required")
 	}
 	setDefaults(&opts)
-	s := &Server{opts: opts, log: opts.Log, metrics: metrics.New(), clients: proxy.NewClients(), limits: ratelimit.NewStores()}
+	s := &Server{opts: opts, log: opts.Log, metrics: metrics.New(), clients: proxy.NewClients(), limits: ratelimit.NewStores(),
+		cache: cache.NewMemory(gateway.DefaultCacheBytes)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -214,7 +217,7 @@ func (s *Server) build(loaded []Loaded, prev *gateway.Gateway) (*gateway.Gateway
 		bs[i] = l.Bundle
 	}
 	return gateway.New(bs, prev, gateway.Config{Metrics: s.metrics, Clients: s.clients, Log: s.log, AccessLog: s.opts.AccessLog,
-		Limits: s.limits})
+		Limits: s.limits, Cache: s.cache})
 }
 
 // swap makes g the gateway being served and stops the previous one.

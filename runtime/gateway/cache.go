@@ -1,0 +1,210 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/cache"
+)
+
+// DefaultCacheBytes is the memory budget of the response cache.
+const DefaultCacheBytes = 64 << 20
+
+// maxCachedBody is the largest response body stored; a larger one is
+// streamed to its client and not kept.
+const maxCachedBody = 1 << 20
+
+// responseCache is a bundle's cache store and the calls in flight.
+type responseCache struct {
+	store  cache.Store
+	redis  bool
+	flight singleflight.Group
+	// hit, miss and bypass count answers; errors failed store calls.
+	hit, miss, bypass, errors prometheus.Counter
+}
+
+// cachePolicy is an operation's cache, compiled.
+type cachePolicy struct {
+	ttl    time.Duration
+	vary   []string // header names
+	shared bool
+	rc     *responseCache
+}
+
+func newCachePolicy(c *bundle.Cache, rc *responseCache) *cachePolicy {
+	p := &cachePolicy{ttl: c.TTL.D(), shared: c.Shared, rc: rc}
+	for _, v := range c.Vary {
+		p.vary = append(p.vary, strings.ToLower(v))
+	}
+	slices.Sort(p.vary)
+	return p
+}
+
+// key is what an answer depends on: method, normalised path, the query
+// with its parameters in order, the vary headers, and — unless the cache is
+// shared — who asked, so that one client never sees another's answer.
+func (p *cachePolicy) key(r *request) string {
+	h := sha256.New()
+	h.Write(r.ctx.Request.Header.Method())
+	h.Write([]byte{0})
+	h.Write([]byte(r.op.op.ID))
+	h.Write([]byte{0})
+	h.Write([]byte(r.path))
+	h.Write([]byte{0})
+	var args [][2][]byte
+	for k, v := range r.ctx.URI().QueryArgs().All() {
+		args = append(args, [2][]byte{k, v})
+	}
+	slices.SortStableFunc(args, func(a, b [2][]byte) int { return bytes.Compare(a[0], b[0]) })
+	for _, kv := range args {
+		h.Write(kv[0])
+		h.Write([]byte{'='})
+		h.Write(kv[1])
+		h.Write([]byte{'&'})
+	}
+	for _, name := range p.vary {
+		h.Write([]byte{0})
+		h.Write([]byte(name))
+		h.Write([]byte{':'})
+		for _, v := range r.ctx.Request.Header.PeekAll(name) {
+			h.Write(v)
+			h.Write([]byte{','})
+		}
+	}
+	h.Write([]byte{0})
+	if !p.shared {
+		h.Write([]byte(r.identity.Scheme))
+		h.Write([]byte{0})
+		h.Write([]byte(r.identity.Client))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// serveCached answers a GET or HEAD from the cache, or forwards it once for
+// every concurrent miss of its key and keeps the answer when it may.
+func (o *operation) serveCached(r *request) {
+	p := o.cache
+	key := p.key(r)
+	ctx := context.Background()
+	e, ok, err := p.rc.store.Get(ctx, key)
+	if err != nil {
+		p.rc.errors.Inc()
+		p.rc.bypass.Inc()
+		o.forward(r)
+		return
+	}
+	if ok {
+		p.rc.hit.Inc()
+		r.writeEntry(e, "HIT")
+		return
+	}
+	leader := false
+	v, _, _ := p.rc.flight.Do(key, func() (any, error) {
+		leader = true
+		o.forward(r)
+		e := p.capture(r)
+		if e != nil {
+			if err := p.rc.store.Set(ctx, key, e); err != nil {
+				p.rc.errors.Inc()
+			}
+		}
+		return e, nil
+	})
+	if leader {
+		p.rc.miss.Inc()
+		r.ctx.Response.Header.Set("X-Cache", "MISS")
+		return
+	}
+	if e, _ := v.(*cache.Entry); e != nil {
+		// Another request's upstream call answered this one too.
+		p.rc.hit.Inc()
+		r.writeEntry(e, "HIT")
+		return
+	}
+	// That answer could not be kept: ask for this request's own.
+	p.rc.bypass.Inc()
+	o.forward(r)
+}
+
+// capture makes an entry of the upstream's answer when it may be kept:
+// a 2xx other than 206, no Cache-Control no-store or private, no Set-Cookie,
+// no Vary: *, and a body of at most maxCachedBody. The answer is left
+// whole for its own client either way.
+func (p *cachePolicy) capture(r *request) *cache.Entry {
+	if r.reason != "" { // gwc answered: the upstream failed
+		return nil
+	}
+	resp := &r.ctx.Response
+	st := resp.StatusCode()
+	if st < 200 || st > 299 || st == fasthttp.StatusPartialContent {
+		return nil
+	}
+	cc := strings.ToLower(string(resp.Header.Peek("Cache-Control")))
+	if strings.Contains(cc, "no-store") || strings.Contains(cc, "private") || len(resp.Header.Peek("Set-Cookie")) > 0 ||
+		strings.TrimSpace(string(resp.Header.Peek("Vary"))) == "*" {
+		return nil
+	}
+	var body []byte
+	if resp.IsBodyStream() {
+		if cl := resp.Header.ContentLength(); cl > maxCachedBody {
+			return nil
+		}
+		s := resp.BodyStream()
+		data, err := io.ReadAll(io.LimitReader(s, maxCachedBody+1))
+		if err != nil {
+			resp.SetBodyStream(io.MultiReader(bytes.NewReader(data), s), -1)
+			return nil
+		}
+		if len(data) > maxCachedBody {
+			// Too big to keep: the client still gets all of it.
+			resp.SetBodyStream(io.MultiReader(bytes.NewReader(data), s), resp.Header.ContentLength())
+			return nil
+		}
+		if c, ok := s.(io.Closer); ok {
+			c.Close() //nolint:errcheck // read to its end; closing returns the connection
+		}
+		resp.SetBody(data)
+		body = data
+	} else {
+		body = append([]byte(nil), resp.Body()...)
+	}
+	e := &cache.Entry{Status: st, Body: body, Stored: time.Now(), TTL: p.ttl}
+	for k, v := range resp.Header.All() {
+		switch strings.ToLower(string(k)) {
+		case "content-length", "transfer-encoding", "date", "connection", "x-request-id", "x-cache", "age", "content-type":
+			continue
+		}
+		e.Header = append(e.Header, [2]string{string(k), string(v)})
+	}
+	if ct := resp.Header.ContentType(); len(ct) > 0 {
+		e.Header = append(e.Header, [2]string{"Content-Type", string(ct)})
+	}
+	return e
+}
+
+// writeEntry answers with a stored response.
+func (r *request) writeEntry(e *cache.Entry, how string) {
+	resp := &r.ctx.Response
+	resp.Reset()
+	resp.SetStatusCode(e.Status)
+	for _, kv := range e.Header {
+		resp.Header.Add(kv[0], kv[1])
+	}
+	age := max(int64(time.Since(e.Stored).Seconds()), 0)
+	resp.Header.Set("Age", strconv.FormatInt(age, 10))
+	resp.Header.Set("X-Cache", how)
+	resp.SetBody(e.Body)
+	r.reason = "cache"
+}
