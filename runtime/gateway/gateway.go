@@ -416,6 +416,9 @@ func (g *Gateway) finish(r *request) {
 	if r.op != nil && r.op.cors != nil {
 		r.setCORSHeaders()
 	}
+	if r.op != nil && r.op.respT != nil && !r.problem {
+		r.op.respT.apply(&r.ctx.Response.Header, r)
+	}
 	status := r.ctx.Response.StatusCode()
 	elapsed := time.Since(r.start)
 	if r.op != nil {

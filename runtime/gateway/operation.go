@@ -52,6 +52,8 @@ type operation struct {
 	cors *cors
 	// cache is the response cache; nil when there is none.
 	cache *cachePolicy
+	// reqT and respT are the header transforms; nil when there are none.
+	reqT, respT *transform
 	// unchecked marks a mock whose requirement cannot be checked: it
 	// answers, and says so.
 	unchecked bool
@@ -75,6 +77,15 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 	mock := op.Policy.Mock || op.Policy.Upstream == ""
 	if op.Policy.CORS != nil {
 		o.cors = newCORS(op.Policy.CORS, op, a.b.SecuritySchemes)
+	}
+	if hs := op.Policy.Headers; hs != nil {
+		var err error
+		if o.reqT, err = compileTransform(hs.Request); err != nil {
+			return nil, err
+		}
+		if o.respT, err = compileTransform(hs.Response); err != nil {
+			return nil, err
+		}
 	}
 	o.steps = append(o.steps, (*operation).checkLength)
 	if !op.Public && len(op.Security) > 0 {
@@ -355,6 +366,9 @@ func (o *operation) forward(r *request) {
 	}
 	proxy.SetForwarded(&req.Header, proxy.Forwarded{Peer: r.peer, Trusted: r.trusted, Proto: proto}, host)
 	req.Header.SetBytesV("X-Request-Id", r.id)
+	if o.reqT != nil {
+		o.reqT.apply(&req.Header, r)
+	}
 
 	replayable := true
 	if req.IsBodyStream() {

@@ -48,6 +48,8 @@ type request struct {
 	// the security alternative that passed.
 	identity auth.Identity
 	authAlt  int
+	// problem is set when gwc answered with a problem.
+	problem bool
 	// limit is the rate limit's decision, when limited is set.
 	limit   ratelimit.Result
 	limited bool
@@ -154,7 +156,7 @@ func (r *request) Header(name string) []string {
 
 // fail answers with a problem.
 func (r *request) fail(reason problem.Reason, detail string, errs []problem.FieldError) {
-	r.reason = reason.Slug
+	r.reason, r.problem = reason.Slug, true
 	p := problem.Problem{Reason: reason, Detail: detail, Instance: r.instance(), RequestID: b2s(r.id), Errors: errs}
 	writeProblem(r.ctx, &p)
 	r.g.rejection(reason)
