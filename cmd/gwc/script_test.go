@@ -25,6 +25,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/gwcdev/gwc/cmd/gwc/internal/cli"
@@ -50,6 +51,9 @@ func TestMain(m *testing.M) {
 //   - `redis NAME`, a redis-server on a free loopback port ($NAME is its
 //     redis:// URL), stopped when the script ends; `redis -stop NAME` stops
 //     it earlier and `redis -start NAME` starts it again on the same port;
+//   - `opa NAME FILE.rego`, OPA's data API on 127.0.0.1 ($NAME is its URL):
+//     POST /v1/data/a/b with {"input": …} answers {"result": data.a.b},
+//     evaluated by OPA's rego package with the policy in FILE;
 //   - `issuer NAME`, a JWKS server on 127.0.0.1 ($NAME is its URL, the key
 //     set at $NAME/jwks), and `token VAR NAME CLAIMS`, which sets $VAR to a
 //     token NAME signs (RS256) with the JSON CLAIMS; "exp": "+1h" is an hour
@@ -72,6 +76,7 @@ func TestScripts(t *testing.T) {
 			"freeport": cmdFreeport,
 			"http":     cmdHTTP,
 			"issuer":   cmdIssuer,
+			"opa":      cmdOPA,
 			"redis":    cmdRedis,
 			"token":    cmdToken,
 			"subst":    cmdSubst,
@@ -392,4 +397,39 @@ func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("usage: redis [-stop|-start] NAME")
 	}
+}
+
+// cmdOPA implements `opa NAME FILE.rego`.
+func cmdOPA(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: opa NAME FILE.rego")
+	}
+	src := ts.ReadFile(args[1])
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path, ok := strings.CutPrefix(r.URL.Path, "/v1/data/")
+		if !ok || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		var body struct {
+			Input any `json:"input"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rs, err := rego.New(rego.Query("data."+strings.ReplaceAll(path, "/", ".")), rego.Module(args[1], src),
+			rego.Input(body.Input)).Eval(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out := map[string]any{}
+		if len(rs) > 0 && len(rs[0].Expressions) > 0 {
+			out["result"] = rs[0].Expressions[0].Value // an undefined document has no result, as in OPA
+		}
+		json.NewEncoder(w).Encode(out) //nolint:errcheck
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }

@@ -62,6 +62,13 @@ type Config struct {
 	Cache *cache.Memory
 }
 
+// authorizerClient calls external authorizers: no redirects, no proxy from
+// the environment, keep-alive connections.
+var authorizerClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Transport:     &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64, DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext},
+}
+
 // Gateway serves the bundles it was built from.
 type Gateway struct {
 	cfg     Config
@@ -78,13 +85,14 @@ type Gateway struct {
 
 // api is one bundle made live.
 type api struct {
-	b          *bundle.Bundle
-	validators *validate.Validators
-	upstreams  map[string]*proxy.Upstream
-	trusted    []netip.Prefix
-	schemes    *auth.Schemes
-	limits     *limitStore
-	cache      *responseCache
+	b           *bundle.Bundle
+	validators  *validate.Validators
+	upstreams   map[string]*proxy.Upstream
+	trusted     []netip.Prefix
+	schemes     *auth.Schemes
+	limits      *limitStore
+	cache       *responseCache
+	authorizers map[string]*authorizer
 }
 
 // New builds the gateway of bundles. prev, when not nil, is the gateway
@@ -229,6 +237,10 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	}
 	if a.schemes, err = auth.Compile(b, g.cfg.Secrets); err != nil {
 		return nil, err
+	}
+	a.authorizers = map[string]*authorizer{}
+	for i := range b.Authorizers {
+		a.authorizers[b.Authorizers[i].Name] = newAuthorizer(&b.Authorizers[i], authorizerClient)
 	}
 	a.limits = &limitStore{Store: g.cfg.Limits.Memory, failOpen: true}
 	if b.Store != nil && b.Store.Redis != nil {

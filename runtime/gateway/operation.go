@@ -52,6 +52,8 @@ type operation struct {
 	cors *cors
 	// cache is the response cache; nil when there is none.
 	cache *cachePolicy
+	// authorizer is the external authorizer; nil when there is none.
+	authorizer *authorizer
 	// reqT and respT are the header transforms; nil when there are none.
 	reqT, respT *transform
 	// unchecked marks a mock whose requirement cannot be checked: it
@@ -104,6 +106,14 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 			o.noAuth = p
 			o.steps = append(o.steps, (*operation).refuseUnauthenticated)
 		}
+	}
+	if name := op.Policy.Authorizer; name != "" {
+		z := a.authorizers[name]
+		if z == nil {
+			return nil, fmt.Errorf("unknown authorizer %q", name)
+		}
+		o.authorizer = z
+		o.steps = append(o.steps, (*operation).authorize)
 	}
 	if rl := op.Policy.RateLimit; rl != nil {
 		// After authentication, so that a limit keyed by client or claim

@@ -54,6 +54,9 @@ var (
 	// LimitUnavailable refuses a request whose rate limit's store (Redis)
 	// cannot answer, when the spec says on_error: closed.
 	LimitUnavailable = Reason{"rate-limit-unavailable", "The rate limit cannot be checked", 503}
+	// AuthorizerUnavailable refuses a request the external authorizer could
+	// not decide on, when the spec says on_error: deny.
+	AuthorizerUnavailable = Reason{"authorizer-unavailable", "The authorizer could not decide", 503}
 )
 
 // Reasons lists every reason above, so that metrics can resolve their
@@ -62,6 +65,7 @@ var Reasons = []Reason{
 	NotFound, MethodNotAllowed, BadPath, Validation, UnsupportedMedia, BodyTooLarge, NotImplemented,
 	BadGateway, Unavailable, GatewayTimeout, Unauthorized, Forbidden, TooManyRequests, InternalError,
 	RequestTimeout, HeaderTooLarge, NotAcceptable, ServiceOverloaded, BadRequest, AuthUnavailable, LimitUnavailable,
+	AuthorizerUnavailable,
 }
 
 // Type is the reason's type URI.
