@@ -52,6 +52,8 @@ type operation struct {
 	cors *cors
 	// cache is the response cache; nil when there is none.
 	cache *cachePolicy
+	// ip is the client address policy; nil when there is none.
+	ip *ipRules
 	// authorizer is the external authorizer; nil when there is none.
 	authorizer *authorizer
 	// reqT and respT are the header transforms; nil when there are none.
@@ -88,6 +90,14 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 		if o.respT, err = compileTransform(hs.Response); err != nil {
 			return nil, err
 		}
+	}
+	if op.Policy.IP != nil && (len(op.Policy.IP.Allow) > 0 || len(op.Policy.IP.Deny) > 0) {
+		ip, err := newIPRules(op.Policy.IP)
+		if err != nil {
+			return nil, err
+		}
+		o.ip = ip
+		o.steps = append(o.steps, (*operation).checkIP)
 	}
 	o.steps = append(o.steps, (*operation).checkLength)
 	if !op.Public && len(op.Security) > 0 {
