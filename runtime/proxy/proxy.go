@@ -220,6 +220,9 @@ func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path,
 			b = append(append(b, '?'), query...)
 		}
 		req.SetRequestURIBytes(b)
+		// The upstream's scheme, not the client's (a TLS client of gwc's
+		// is an https request; the hop to the upstream may be plain).
+		req.URI().SetScheme(t.URL.Scheme)
 		req.Header.SetHost(t.Host)
 
 		start := time.Now()

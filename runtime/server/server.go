@@ -16,6 +16,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,10 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Pprof serves Go's profiles under /debug/pprof/ on the admin listener.
 	Pprof bool
+	// TLSCert and TLSKey, when set, make the public listener TLS (HTTP/1.1);
+	// the files are reloaded when they change. TLSClientCA checks client
+	// certificates against its PEM certificates.
+	TLSCert, TLSKey, TLSClientCA string
 }
 
 // Server serves the gateway of the bundles Options.Load gives.
@@ -104,6 +109,7 @@ type Server struct {
 	clients  *proxy.Clients
 	limits   *ratelimit.Stores
 	cache    *cache.Memory
+	certs    *certSource
 	gw       atomic.Pointer[gateway.Gateway]
 	loaded   atomic.Pointer[[]Loaded]
 	reloadMu sync.Mutex
@@ -138,8 +144,25 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, &InputError{err}
 	}
 	s.http = s.newHTTP()
+	var tcfg *tls.Config
+	if opts.TLSCert != "" || opts.TLSKey != "" {
+		if opts.TLSCert == "" || opts.TLSKey == "" {
+			return nil, &InputError{fmt.Errorf("--tls-cert and --tls-key go together")}
+		}
+		if s.certs, err = newCertSource(opts.TLSCert, opts.TLSKey, s.log); err != nil {
+			return nil, &InputError{err}
+		}
+		if tcfg, err = tlsConfig(s.certs, opts.TLSClientCA); err != nil {
+			return nil, &InputError{err}
+		}
+	} else if opts.TLSClientCA != "" {
+		return nil, &InputError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
+	}
 	if s.ln, err = net.Listen("tcp", opts.Listen); err != nil {
 		return nil, &ListenError{Addr: opts.Listen, Err: err}
+	}
+	if tcfg != nil {
+		s.ln = tls.NewListener(s.ln, tcfg)
 	}
 	if opts.Admin != "" {
 		if s.adminLn, err = net.Listen("tcp", opts.Admin); err != nil {
@@ -274,6 +297,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn))
 	errc := make(chan error, 2)
+	if s.certs != nil {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.certs.watch(wctx)
+	}
 	go func() { errc <- s.http.Serve(s.ln) }()
 	if s.admin != nil {
 		go func() {

@@ -40,6 +40,8 @@ type Options struct {
 	ShutdownTimeout   time.Duration
 	MaxHeaderBytes    int
 	Pprof             bool
+	TLSCert, TLSKey   string
+	TLSClientCA       string
 }
 
 // AddFlags defines the serve flags on fs.
@@ -58,6 +60,9 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time in-flight requests get to finish on SIGTERM")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line and header accepted (431 beyond)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ on the admin listener")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (chain); reloaded when it changes")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.StringVar(&o.TLSClientCA, "tls-client-ca", "", "check client certificates against these PEM CA certificates")
 }
 
 // UsageError is a flag value Check refuses.
@@ -148,6 +153,7 @@ func Run(ctx context.Context, o *Options, load server.LoadFunc, st Streams) erro
 		Listen: o.Listen, Admin: admin, Load: load, Log: log, AccessLog: access,
 		ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 		IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes, ShutdownTimeout: o.ShutdownTimeout, Pprof: o.Pprof,
+		TLSCert: o.TLSCert, TLSKey: o.TLSKey, TLSClientCA: o.TLSClientCA,
 	})
 	if err != nil {
 		return err

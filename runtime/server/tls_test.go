@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testCA makes a CA and certificates it signs, written as PEM files.
+type testCA struct {
+	t    *testing.T
+	key  *ecdsa.PrivateKey
+	cert *x509.Certificate
+	pool *x509.CertPool
+}
+
+func newTestCA(t *testing.T) *testCA {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gwc test CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{t: t, key: key, cert: cert, pool: pool}
+}
+
+// issue writes a certificate for 127.0.0.1 named cn and its key to
+// certFile and keyFile.
+func (ca *testCA) issue(cn string, serial int64, certFile, keyFile string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		ca.t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	// Key first, then the certificate, each by rename: the reload never
+	// reads a half-written pair for long.
+	write := func(path, typ string, der []byte) {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			ca.t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			ca.t.Fatal(err)
+		}
+	}
+	write(keyFile, "EC PRIVATE KEY", kder)
+	write(certFile, "CERTIFICATE", der)
+}
+
+func TestTLS(t *testing.T) {
+	certReloadEvery = 50 * time.Millisecond
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	ca := newTestCA(t)
+	ca.issue("first", 2, certFile, keyFile)
+	up := newUpstream(t, nil)
+	ts := startServerWith(t, staticLoad(testBundle(up.URL)), func(o *Options) { o.TLSCert, o.TLSKey = certFile, keyFile })
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool},
+		DisableKeepAlives: true}}
+	base := strings.Replace(ts.base, "http://", "https://", 1)
+	served := func() (string, *http.Response) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", base+"/api/items", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.TLS.PeerCertificates[0].Subject.CommonName, resp
+	}
+	cn, resp := served()
+	if cn != "first" || resp.StatusCode != 200 {
+		t.Fatalf("served %q, status %d", cn, resp.StatusCode)
+	}
+	if got := up.last(t).Header.Get("X-Forwarded-Proto"); got != "https" {
+		t.Errorf("X-Forwarded-Proto %q", got)
+	}
+	// Plain HTTP on the TLS port is not served.
+	if _, err := http.Get(ts.base + "/api/items"); err == nil {
+		if resp, _ := http.Get(ts.base + "/api/items"); resp != nil && resp.StatusCode == 200 {
+			t.Error("plain HTTP served on the TLS listener")
+		}
+	}
+
+	// The certificate is renewed on disk: the next connections get it.
+	ca.issue("second", 3, certFile, keyFile)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if cn, _ := served(); cn == "second" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the renewed certificate was not served")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// A broken pair at start is an error naming the files.
+	os.WriteFile(filepath.Join(dir, "bad.pem"), []byte("not pem"), 0o600) //nolint:errcheck
+	_, err := New(context.Background(), Options{Listen: "127.0.0.1:0", Load: staticLoad(testBundle(up.URL)),
+		TLSCert: filepath.Join(dir, "bad.pem"), TLSKey: keyFile})
+	if err == nil || !strings.Contains(err.Error(), "bad.pem") {
+		t.Errorf("bad certificate: %v", err)
+	}
+}
