@@ -222,7 +222,9 @@ func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path,
 		req.SetRequestURIBytes(b)
 		// The upstream's scheme, not the client's (a TLS client of gwc's
 		// is an https request; the hop to the upstream may be plain).
-		req.URI().SetScheme(t.URL.Scheme)
+		ru := req.URI()
+		ru.SetScheme(t.URL.Scheme)
+		ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
 		req.Header.SetHost(t.Host)
 
 		start := time.Now()

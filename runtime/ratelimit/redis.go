@@ -29,6 +29,7 @@ const (
 // rediss:// for TLS). It does not wait for the server: a Redis that is down
 // now is retried on every call, so gwc recovers by itself when it returns.
 func NewRedis(url string) (*Redis, error) {
+	quietRedis.Do(func() { redis.SetLogger(discardLogger{}) })
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("store.redis.url: %v", err)
@@ -38,6 +39,15 @@ func NewRedis(url string) (*Redis, error) {
 	c := redis.NewClient(opts)
 	return &Redis{client: c, limiter: redis_rate.NewLimiter(c), prefix: "gwc:"}, nil
 }
+
+// quietRedis silences go-redis's own log lines (connection pool retries on
+// standard error): gwc reports store failures itself, through its log and
+// gwc_store_errors_total, at most once per 10 seconds.
+var quietRedis sync.Once
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(context.Context, string, ...any) {}
 
 // Allow implements Store.
 func (s *Redis) Allow(ctx context.Context, l *Limit, key string) (Result, error) {
