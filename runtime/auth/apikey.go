@@ -76,8 +76,8 @@ func (k *apiKey) credential(req *fasthttp.Request) []byte {
 	}
 }
 
-func (k *apiKey) Check(req *fasthttp.Request, _ []string, id *Identity) Result {
-	v := bytes.TrimSpace(k.credential(req))
+func (k *apiKey) Check(ctx *fasthttp.RequestCtx, _ []string, id *Identity) Result {
+	v := bytes.TrimSpace(k.credential(&ctx.Request))
 	if len(v) == 0 {
 		return Missing
 	}

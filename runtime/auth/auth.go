@@ -56,7 +56,7 @@ const (
 type Scheme interface {
 	// Check looks at the request's credential for the scheme and, when it
 	// passes, fills in id. scopes are the requirement's.
-	Check(req *fasthttp.Request, scopes []string, id *Identity) Result
+	Check(ctx *fasthttp.RequestCtx, scopes []string, id *Identity) Result
 	// Challenge is the WWW-Authenticate challenge of a 401 for the scheme.
 	Challenge() string
 	// Strip removes the scheme's credential from a request going upstream,
@@ -106,9 +106,19 @@ type Schemes struct {
 	Unchecked map[string]string
 }
 
-// Compile builds the schemes of b, reading their secrets with resolve. An
-// error names the scheme and what is wrong with its secret.
-func Compile(b *bundle.Bundle, resolve Resolver) (*Schemes, error) {
+// Options are what Compile needs from around it.
+type Options struct {
+	// Resolve reads secrets; nil is ResolveSecret.
+	Resolve Resolver
+	// ClientCerts says the listener checks client certificates against a
+	// CA (gwc serve --tls-client-ca), without which mutualTLS cannot pass.
+	ClientCerts bool
+}
+
+// Compile builds the schemes of b, reading their secrets. An error names
+// the scheme and what is wrong with its secret.
+func Compile(b *bundle.Bundle, o Options) (*Schemes, error) {
+	resolve := o.Resolve
 	if resolve == nil {
 		resolve = ResolveSecret
 	}
@@ -138,6 +148,10 @@ func Compile(b *bundle.Bundle, resolve Resolver) (*Schemes, error) {
 				break
 			}
 			c, err = newJWT(sc, keyClient)
+		case sc.Type == "mutualTLS" && !o.ClientCerts:
+			why = "mutualTLS scheme, and gwc serve was started without --tls-client-ca"
+		case sc.Type == "mutualTLS":
+			c = mutualTLS{name: sc.Name}
 		default:
 			why = sc.Type + " schemes are not checked by this runtime yet"
 			if sc.Type == "http" {
@@ -233,14 +247,14 @@ const (
 // Check evaluates the alternatives in order and stops at the first that
 // passes; id is the identity of its first scheme that names a client. The
 // alternative that passed is returned, for Strip.
-func (p *Policy) Check(req *fasthttp.Request, id *Identity) (Decision, int) {
+func (p *Policy) Check(ctx *fasthttp.RequestCtx, id *Identity) (Decision, int) {
 	scoped := false
 	for ai, alt := range p.alts {
 		var got Identity
 		passed := true
 		for _, c := range alt {
 			one := Identity{Scheme: c.name}
-			switch c.scheme.Check(req, c.scopes, &one) {
+			switch c.scheme.Check(ctx, c.scopes, &one) {
 			case Passed:
 				if got.Client == "" {
 					got = one

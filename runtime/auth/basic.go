@@ -74,8 +74,8 @@ func newBasic(sc *bundle.SecurityScheme, resolve Resolver) (*basic, error) {
 	return b, nil
 }
 
-func (b *basic) Check(req *fasthttp.Request, _ []string, id *Identity) Result {
-	v := req.Header.Peek(fasthttp.HeaderAuthorization)
+func (b *basic) Check(ctx *fasthttp.RequestCtx, _ []string, id *Identity) Result {
+	v := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	if len(v) < 6 || !bytes.EqualFold(v[:6], []byte("basic ")) {
 		return Missing
 	}

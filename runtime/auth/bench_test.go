@@ -56,7 +56,7 @@ func BenchmarkAPIKey(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := bearer("x")
-	req.Header.Set("X-API-Key", "k-mobile-0123456789")
+	req.Request.Header.Set("X-API-Key", "k-mobile-0123456789")
 	b.ReportAllocs()
 	for b.Loop() {
 		var id Identity

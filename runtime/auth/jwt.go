@@ -109,8 +109,8 @@ func newJWT(sc *bundle.SecurityScheme, client *http.Client) (*jwtScheme, error) 
 	return j, nil
 }
 
-func (j *jwtScheme) Check(req *fasthttp.Request, scopes []string, id *Identity) Result {
-	v := req.Header.Peek(fasthttp.HeaderAuthorization)
+func (j *jwtScheme) Check(ctx *fasthttp.RequestCtx, scopes []string, id *Identity) Result {
+	v := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	if len(v) < 7 || !bytes.EqualFold(v[:7], []byte("bearer ")) {
 		return Missing
 	}

@@ -111,10 +111,10 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 	return k
 }
 
-func bearer(tok string) *fasthttp.Request {
-	req := &fasthttp.Request{}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	return req
+func bearer(tok string) *fasthttp.RequestCtx {
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Request.Header.Set("Authorization", "Bearer "+tok)
+	return ctx
 }
 
 // clock is a settable time.
@@ -209,7 +209,7 @@ func TestJWT(t *testing.T) {
 	if got := j.Check(bearer(short), nil, &Identity{}); got != Invalid {
 		t.Errorf("the same token once expired: %v", got)
 	}
-	if got := j.Check(&fasthttp.Request{}, nil, &Identity{}); got != Missing {
+	if got := j.Check(&fasthttp.RequestCtx{}, nil, &Identity{}); got != Missing {
 		t.Errorf("no Authorization: %v", got)
 	}
 	if n := is.fetches.Load(); n != 1 {

@@ -54,6 +54,9 @@ type Config struct {
 	// Secrets reads the secrets security schemes refer to; nil reads env:
 	// and file: references (auth.ResolveSecret).
 	Secrets auth.Resolver
+	// ClientCerts says the listener checks client certificates (TLS with a
+	// client CA), which the mutualTLS scheme needs.
+	ClientCerts bool
 	// Limits holds rate-limit state across reloads; nil gives the gateway
 	// stores of its own.
 	Limits *ratelimit.Stores
@@ -235,7 +238,7 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	if err != nil {
 		return nil, fmt.Errorf("compiling the validators: %w", err)
 	}
-	if a.schemes, err = auth.Compile(b, g.cfg.Secrets); err != nil {
+	if a.schemes, err = auth.Compile(b, auth.Options{Resolve: g.cfg.Secrets, ClientCerts: g.cfg.ClientCerts}); err != nil {
 		return nil, err
 	}
 	a.authorizers = map[string]*authorizer{}

@@ -236,7 +236,7 @@ func (o *operation) refuseUnauthenticated(r *request) bool {
 // challenges when no alternative passes, 403 when a credential was good
 // but short of a scope.
 func (o *operation) authenticate(r *request) bool {
-	switch d, alt := o.auth.Check(&r.ctx.Request, &r.identity); d {
+	switch d, alt := o.auth.Check(r.ctx, &r.identity); d {
 	case auth.Allow:
 		r.authAlt = alt
 		return true

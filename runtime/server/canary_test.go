@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,12 +21,14 @@ func TestWeightedHTTPSCanary(t *testing.T) {
 	var stable, canary atomic.Int32
 	st := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { stable.Add(1) }))
 	defer st.Close()
-	cn := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cn := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil {
 			t.Error("the canary was called without TLS")
 		}
 		canary.Add(1)
 	}))
+	cn.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes below
+	cn.StartTLS()
 	defer cn.Close()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cn.Certificate().Raw}), 0o600); err != nil {

@@ -240,7 +240,7 @@ func (s *Server) build(loaded []Loaded, prev *gateway.Gateway) (*gateway.Gateway
 		bs[i] = l.Bundle
 	}
 	return gateway.New(bs, prev, gateway.Config{Metrics: s.metrics, Clients: s.clients, Log: s.log, AccessLog: s.opts.AccessLog,
-		Limits: s.limits, Cache: s.cache})
+		Limits: s.limits, Cache: s.cache, ClientCerts: s.opts.TLSClientCA != "" && s.opts.TLSCert != ""})
 }
 
 // swap makes g the gateway being served and stops the previous one.

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
 )
 
 // testCA makes a CA and certificates it signs, written as PEM files.
@@ -123,5 +125,65 @@ func TestTLS(t *testing.T) {
 		TLSCert: filepath.Join(dir, "bad.pem"), TLSKey: keyFile})
 	if err == nil || !strings.Contains(err.Error(), "bad.pem") {
 		t.Errorf("bad certificate: %v", err)
+	}
+}
+
+// issueClient makes a client certificate named cn, signed by ca.
+func (ca *testCA) issueClient(cn string) tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: cn, Organization: []string{"Acme"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		ca.t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestMutualTLS: the mutualTLS scheme passes a client whose certificate the
+// client CA signed, names it by its common name, and refuses one without a
+// certificate (401); a certificate from another CA fails the handshake.
+func TestMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "clients.pem")
+	serverCA, clientCA, otherCA := newTestCA(t), newTestCA(t), newTestCA(t)
+	serverCA.issue("gateway", 2, certFile, keyFile)
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientCA.cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := newUpstream(t, nil)
+	b := testBundle(up.URL)
+	b.SecuritySchemes = append(b.SecuritySchemes, bundle.SecurityScheme{Name: "mtls", Type: "mutualTLS"})
+	addOp(b, bundle.Operation{ID: "machine", Method: "GET", Path: "/machine", Policy: bundle.Policy{Upstream: "main",
+		Headers: &bundle.Headers{Request: &bundle.HeaderOps{Set: []bundle.HeaderValue{{Name: "X-Client-Subject", Value: "{claims.subject}"}}}}},
+		Security: []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "mtls"}}}}})
+	ts := startServerWith(t, staticLoad(b), func(o *Options) { o.TLSCert, o.TLSKey, o.TLSClientCA = certFile, keyFile, caFile })
+	base := strings.Replace(ts.base, "http://", "https://", 1)
+	callPath := func(path string, certs ...tls.Certificate) (*http.Response, error) {
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: serverCA.pool, Certificates: certs}}}
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", base+path, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	call := func(certs ...tls.Certificate) (*http.Response, error) { return callPath("/api/machine", certs...) }
+	resp, err := call(clientCA.issueClient("billing-worker"))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("client certificate: %v %v", resp, err)
+	}
+	if got := up.last(t).Header.Get("X-Client-Subject"); got != "CN=billing-worker,O=Acme" {
+		t.Errorf("subject to the upstream %q", got)
+	}
+	if resp, err := call(); err != nil || resp.StatusCode != 401 {
+		t.Errorf("no certificate: %v %v", resp, err)
+	}
+	if _, err := call(otherCA.issueClient("intruder")); err == nil {
+		t.Error("a certificate from another CA was accepted")
+	}
+	// Public operations serve clients without a certificate.
+	if resp, err := callPath("/api/items"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("public operation: %v %v", resp, err)
 	}
 }
