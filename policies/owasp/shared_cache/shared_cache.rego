@@ -3,14 +3,16 @@
 # description: >-
 #   `cache: {shared: true}` drops the client's identity from the cache key:
 #   on an operation that requires authentication, one client's answer would
-#   be served to the next. Leave `shared` false for per-user data.
+#   be served to the next. Leave `shared` false for per-user data; data that
+#   is the same for every caller (a price list behind an API key) may be
+#   shared, which is why this is a warning.
 # custom:
 #   owasp: "API8:2023 Security Misconfiguration"
 package gwc.owasp.shared_cache
 
 import data.gwc.lib
 
-deny contains {"msg": msg, "operation": op.operationId} if {
+warn contains {"msg": msg, "operation": op.operationId} if {
 	some op in input.operations
 	lib.authenticated(op)
 	op.policy.cache.shared

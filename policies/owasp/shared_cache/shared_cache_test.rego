@@ -3,13 +3,13 @@ package gwc.owasp.shared_cache_test
 import data.gwc.owasp.shared_cache
 
 test_flags_shared_authenticated if {
-	count(shared_cache.deny) == 1 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "security": [[{"scheme": "k"}]], "policy": {"cache": {"ttl": "30s", "shared": true}}}]}
+	count(shared_cache.warn) == 1 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "security": [[{"scheme": "k"}]], "policy": {"cache": {"ttl": "30s", "shared": true}}}]}
 }
 
 test_per_client_passes if {
-	count(shared_cache.deny) == 0 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "security": [[{"scheme": "k"}]], "policy": {"cache": {"ttl": "30s"}}}]}
+	count(shared_cache.warn) == 0 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "security": [[{"scheme": "k"}]], "policy": {"cache": {"ttl": "30s"}}}]}
 }
 
 test_public_shared_passes if {
-	count(shared_cache.deny) == 0 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "security": [], "policy": {"cache": {"ttl": "30s", "shared": true}}}]}
+	count(shared_cache.warn) == 0 with input as {"operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "security": [], "policy": {"cache": {"ttl": "30s", "shared": true}}}]}
 }
