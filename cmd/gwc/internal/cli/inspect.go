@@ -148,8 +148,20 @@ func inspectSummary(w io.Writer, file string, size int, b *bundle.Bundle, h *bun
 	}
 	row("Digest", fmt.Sprintf("sha256:%x (%s)", h.Digest, sig))
 
-	var mocks, secured, limited, cached int
+	var mocks, secured, limited, cached, cors, authorized, transformed, ipRuled int
 	for _, op := range b.Operations {
+		if op.Policy.CORS != nil {
+			cors++
+		}
+		if op.Policy.Authorizer != "" {
+			authorized++
+		}
+		if op.Policy.Headers != nil {
+			transformed++
+		}
+		if op.Policy.IP != nil {
+			ipRuled++
+		}
 		if op.Policy.Mock {
 			mocks++
 		}
@@ -165,6 +177,10 @@ func inspectSummary(w io.Writer, file string, size int, b *bundle.Bundle, h *bun
 	}
 	row("Operations", fmt.Sprintf("%d: %d proxied, %d mocked; %d secured, %d rate limited, %d cached",
 		len(b.Operations), len(b.Operations)-mocks, mocks, secured, limited, cached))
+	if cors+authorized+transformed+ipRuled > 0 {
+		row("", fmt.Sprintf("%d with CORS, %d with an authorizer, %d with header transforms, %d with IP rules",
+			cors, authorized, transformed, ipRuled))
+	}
 	if b.Webhooks > 0 {
 		row("Webhooks", fmt.Sprintf("%d (declared, not routed)", b.Webhooks))
 	}
@@ -182,12 +198,30 @@ func inspectSummary(w io.Writer, file string, size int, b *bundle.Bundle, h *bun
 		}
 		row(k, fmt.Sprintf("%s → %s", u.Name, strings.Join(targets, ", ")))
 	}
-	if len(b.SecuritySchemes) > 0 {
-		names := make([]string, len(b.SecuritySchemes))
-		for i, s := range b.SecuritySchemes {
-			names[i] = s.Name
+	for i, sc := range b.SecuritySchemes {
+		k := ""
+		if i == 0 {
+			k = "Security"
 		}
-		row("Security", strings.Join(names, ", "))
+		row(k, sc.Name+": "+schemeSummary(&sc))
+	}
+	for i, a := range b.Authorizers {
+		k := ""
+		if i == 0 {
+			k = "Authorizers"
+		}
+		onErr := a.OnError
+		if onErr == "" {
+			onErr = "deny"
+		}
+		row(k, fmt.Sprintf("%s → %s (on error: %s)", a.Name, a.URL, onErr))
+	}
+	if b.Store != nil && b.Store.Redis != nil {
+		onErr := b.Store.Redis.OnError
+		if onErr == "" {
+			onErr = "open"
+		}
+		row("Store", fmt.Sprintf("redis %s (rate limits on error: %s)", b.Store.Redis.URL, onErr))
 	}
 	if len(b.RateLimits) > 0 {
 		names := make([]string, len(b.RateLimits))
@@ -198,4 +232,48 @@ func inspectSummary(w io.Writer, file string, size int, b *bundle.Bundle, h *bun
 	}
 	row("Schemas", fmt.Sprintf("%d shared definitions", len(b.Defs)))
 	return tw.Flush()
+}
+
+// schemeSummary says what a security scheme is and what gwc serve checks it
+// with.
+func schemeSummary(sc *bundle.SecurityScheme) string {
+	switch {
+	case sc.Type == "apiKey":
+		with := "no keys configured: not checked"
+		if sc.Keys != "" {
+			with = "keys " + string(sc.Keys)
+		}
+		return fmt.Sprintf("apiKey in %s %s, %s", sc.In, sc.ParamName, with)
+	case sc.Type == "http" && sc.Scheme == "basic":
+		with := "no htpasswd configured: not checked"
+		if sc.Htpasswd != "" {
+			with = "htpasswd " + string(sc.Htpasswd)
+		}
+		return "http basic, " + with
+	case sc.Type == "mutualTLS":
+		return "mutualTLS, checked when gwc serve has --tls-client-ca"
+	}
+	kind := sc.Type
+	if sc.Type == "http" {
+		kind = "http " + sc.Scheme
+	}
+	var parts []string
+	switch {
+	case sc.JWKSURL != "":
+		parts = append(parts, "JWKS "+sc.JWKSURL)
+	case sc.OpenIDConnectURL != "":
+		parts = append(parts, "discovery "+sc.OpenIDConnectURL)
+	default:
+		return kind + ", no jwks_url: not checked"
+	}
+	if sc.Issuer != "" {
+		parts = append(parts, "issuer "+sc.Issuer)
+	}
+	if len(sc.Audiences) > 0 {
+		parts = append(parts, "audiences "+strings.Join(sc.Audiences, " "))
+	}
+	if len(sc.Algorithms) > 0 {
+		parts = append(parts, "algorithms "+strings.Join(sc.Algorithms, " "))
+	}
+	return kind + " (JWT), " + strings.Join(parts, ", ")
 }

@@ -45,7 +45,7 @@ side, each under its servers base path.
 SIGHUP reloads the files; a bundle that fails to load never replaces the one
 being served. SIGTERM drains in-flight requests, then exits.`,
 		Example: `  gwc serve api.gwb
-  gwc serve examples/petstore.yaml --watch
+  PETSTORE_API_KEYS=demo:pets-demo-key gwc serve examples/petstore.yaml --watch
   gwc serve v1.gwb v2.gwb --listen :8080 --admin 127.0.0.1:9090 --access-log json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
