@@ -173,6 +173,14 @@ func TestRateLimitRedis(t *testing.T) {
 	if allowed != 5 {
 		t.Errorf("two replicas let %d of 10 requests through a shared limit of 5", allowed)
 	}
+	// A gwc started afresh on the same Redis finds the budget spent: a
+	// quota survives restarts.
+	one.stop(t)
+	fresh := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.url(), "open")))
+	if resp, _ := do(t, "GET", fresh.base+"/api/ip", nil); resp.StatusCode != 429 {
+		t.Errorf("a restarted gwc forgot the spent budget: %d", resp.StatusCode)
+	}
+	one = fresh
 
 	// Redis stops: on_error open lets traffic through, counted in a metric.
 	rs.stop()
