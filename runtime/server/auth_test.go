@@ -274,3 +274,44 @@ func TestBearerJWT(t *testing.T) {
 		t.Errorf("%d key set fetches, want 1", n)
 	}
 }
+
+// TestKeyRotationOnReload: a reload reads the keys again: a key added to the
+// file passes, a removed one no longer does, with no restart.
+func TestKeyRotationOnReload(t *testing.T) {
+	keys := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keys, []byte("old:k-old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := newUpstream(t, nil)
+	b := &bundle.Bundle{API: bundle.API{Title: "R", Version: "1", OpenAPI: "3.1.0", Source: "r.yaml"}}
+	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "key", Type: "apiKey", In: "header", ParamName: "X-Key", Keys: bundle.SecretRef("file:" + keys)}}
+	addOp(b, bundle.Operation{ID: "get", Method: "GET", Path: "/x", Policy: bundle.Policy{Upstream: "main"},
+		Security: []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "key"}}}}})
+	ts := startServer(t, staticLoad(b))
+	if resp, _ := do(t, "GET", ts.base+"/api/x", nil, "X-Key", "k-old"); resp.StatusCode != 200 {
+		t.Fatalf("old key: %d", resp.StatusCode)
+	}
+	if err := os.WriteFile(keys, []byte("new:k-new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := do(t, "GET", ts.base+"/api/x", nil, "X-Key", "k-new"); resp.StatusCode != 200 {
+		t.Errorf("new key after reload: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, "GET", ts.base+"/api/x", nil, "X-Key", "k-old"); resp.StatusCode != 401 {
+		t.Errorf("removed key after reload: %d", resp.StatusCode)
+	}
+	// A key file that breaks keeps the keys being served.
+	if err := os.WriteFile(keys, []byte("broken:\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Reload(t.Context()); err == nil {
+		t.Error("a broken key file reloaded")
+	}
+	if resp, _ := do(t, "GET", ts.base+"/api/x", nil, "X-Key", "k-new"); resp.StatusCode != 200 {
+		t.Errorf("after a failed reload: %d", resp.StatusCode)
+	}
+}
