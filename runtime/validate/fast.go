@@ -64,10 +64,15 @@ type node struct {
 	objectKeys bool           // any object keyword is present
 	props      map[string]int // name → index into propNodes
 	propNames  []string       // by index, when few enough to search in order
-	propNodes  []*node        // nil for a required-only name
-	required   uint64         // bits of props that are required
-	addl       *node          // additionalProperties schema; nil: absent or true
-	addlFalse  bool
+	// propWords holds each of propNames of at most 8 bytes as a
+	// little-endian word (zero-padded), and propLens their lengths (0xff
+	// for a longer name), so that a short key is found by comparing words.
+	propWords []uint64
+	propLens  []uint8
+	propNodes []*node // nil for a required-only name
+	required  uint64  // bits of props that are required
+	addl      *node   // additionalProperties schema; nil: absent or true
+	addlFalse bool
 
 	// array
 	prefix             []*node
@@ -337,8 +342,16 @@ func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
 	}
 	if len(n.propNodes) <= maxLinearProps {
 		n.propNames = make([]string, len(n.propNodes))
+		n.propWords = make([]uint64, len(n.propNodes))
+		n.propLens = make([]uint8, len(n.propNodes))
 		for name, i := range n.props {
 			n.propNames[i] = name
+			n.propLens[i] = 0xff
+			if len(name) <= 8 {
+				var w [8]byte
+				copy(w[:], name)
+				n.propWords[i], n.propLens[i] = binary.LittleEndian.Uint64(w[:]), uint8(len(name))
+			}
 		}
 	}
 	if v, has := m["additionalProperties"]; has {
@@ -799,6 +812,7 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 		if i >= len(w.data) || w.data[i] != '"' {
 			return 0, unsure
 		}
+		keyAt := i + 1
 		e, key, plain := w.str(i)
 		if e < 0 || !plain {
 			return 0, unsure // escaped or non-ASCII names are left to the full decode
@@ -809,7 +823,7 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 		}
 		i = w.ws(i + 1)
 		var sub *node
-		if idx, declared := n.prop(key); declared {
+		if idx, declared := n.propAt(w.data, keyAt, key); declared {
 			if seen&(1<<idx) != 0 {
 				return 0, unsure // a duplicate name: encoding/json keeps the last
 			}
@@ -874,6 +888,24 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 // maxLinearProps is the most declared names looked up by comparing them in
 // order, which beats hashing for a few short names.
 const maxLinearProps = 16
+
+// propAt is prop for a key that starts at d[at:]: a key of at most 8 bytes
+// with 8 bytes of the document from its start is compared as one word.
+func (n *node) propAt(d []byte, at int, key []byte) (int, bool) {
+	if l := len(key); n.propWords != nil && l <= 8 && at+8 <= len(d) {
+		w := binary.LittleEndian.Uint64(d[at:])
+		if l < 8 {
+			w &= 1<<(8*uint(l)) - 1
+		}
+		for i, pw := range n.propWords {
+			if pw == w && int(n.propLens[i]) == l {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	return n.prop(key)
+}
 
 // prop returns the index of the declared name key.
 func (n *node) prop(key []byte) (int, bool) {
