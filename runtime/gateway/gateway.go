@@ -192,6 +192,9 @@ func checkOverlap(bs []*bundle.Bundle) error {
 	if len(bs) < 2 {
 		return nil
 	}
+	if err := checkMounts(bs); err != nil {
+		return err
+	}
 	seen := map[string]int{} // route → index of its bundle
 	for i, b := range bs {
 		for _, rt := range b.Routes {
@@ -201,6 +204,46 @@ func checkOverlap(bs []*bundle.Bundle) error {
 					rt.Method, rt.Path, bs[other].API.Source, other+1, b.API.Source, i+1)
 			}
 			seen[k] = i
+		}
+	}
+	return nil
+}
+
+// checkMounts refuses bundles mounted at the same base path, or one inside
+// the other's (/v1 and /v1/beta; no servers base path contains every
+// other): each version of an API gets its own servers base path, and a
+// request's base path names the bundle that serves it.
+func checkMounts(bs []*bundle.Bundle) error {
+	mounts := make([][]string, len(bs))
+	for i, b := range bs {
+		seen := map[string]bool{}
+		for _, op := range b.Operations {
+			if !seen[op.BasePath] {
+				seen[op.BasePath] = true
+				mounts[i] = append(mounts[i], op.BasePath)
+			}
+		}
+		slices.Sort(mounts[i])
+	}
+	nested := func(a, b string) bool {
+		return a == b || a == "" || b == "" || strings.HasPrefix(b, a+"/") || strings.HasPrefix(a, b+"/")
+	}
+	show := func(p string) string {
+		if p == "" {
+			return "/ (no servers base path)"
+		}
+		return p
+	}
+	for i := range bs {
+		for j := i + 1; j < len(bs); j++ {
+			for _, a := range mounts[i] {
+				for _, b := range mounts[j] {
+					if nested(a, b) {
+						return fmt.Errorf("%s (bundle %d) is mounted at %s and %s (bundle %d) at %s, which overlap: give each its own servers base path (/v1, /v2) or serve them separately",
+							bs[i].API.Source, i+1, show(a), bs[j].API.Source, j+1, show(b))
+					}
+				}
+			}
 		}
 	}
 	return nil

@@ -652,8 +652,21 @@ func TestSeveralBundles(t *testing.T) {
 	}
 
 	_, err := New(context.Background(), Options{Listen: "127.0.0.1:0", Load: staticLoad(v1, testBundle(up.URL))})
-	if err == nil || !strings.Contains(err.Error(), "routed by both") {
-		t.Errorf("two bundles routing the same paths: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "test.yaml (bundle 1) is mounted at /api and test.yaml (bundle 2) at /api, which overlap") {
+		t.Errorf("two bundles on one base path: %v", err)
+	}
+	// A mount inside another's is refused too.
+	beta := testBundle(up.URL)
+	beta.API.Source = "beta.yaml"
+	for i := range beta.Routes {
+		beta.Routes[i].Path = "/v2/api/beta" + beta.Routes[i].Path[len("/api"):]
+	}
+	for i := range beta.Operations {
+		beta.Operations[i].BasePath = "/v2/api/beta"
+	}
+	_, err = New(context.Background(), Options{Listen: "127.0.0.1:0", Load: staticLoad(v2, beta)})
+	if err == nil || !strings.Contains(err.Error(), "mounted at /v2/api and beta.yaml (bundle 2) at /v2/api/beta, which overlap") {
+		t.Errorf("nested mounts: %v", err)
 	}
 }
 
