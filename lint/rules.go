@@ -22,7 +22,7 @@ const (
 // All returns every rule, sorted by id. It is the registry: there is no
 // other list, and docs/rules.md is generated from it.
 func All() []*Rule {
-	rules := append(compilerRules(), operationID, responseDescription, unusedComponent, exampleSchema, structure)
+	rules := append(compilerRules(), operationID, responseDescription, unusedComponent, exampleSchema, structure, uncheckedScheme)
 	slices.SortFunc(rules, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
 	return rules
 }
