@@ -110,6 +110,7 @@ type Server struct {
 	limits   *ratelimit.Stores
 	cache    *cache.Memory
 	certs    *certSource
+	h2       *h2Server // HTTP/2 over TLS; nil without TLS
 	gw       atomic.Pointer[gateway.Gateway]
 	loaded   atomic.Pointer[[]Loaded]
 	reloadMu sync.Mutex
@@ -162,7 +163,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, &ListenError{Addr: opts.Listen, Err: err}
 	}
 	if tcfg != nil {
-		s.ln = tls.NewListener(s.ln, tcfg)
+		s.h2 = newH2Server(s)
+		s.ln = newALPNListener(s.ln, tcfg, s.opts.ReadHeaderTimeout, s.h2.serveConn)
 	}
 	if opts.Admin != "" {
 		if s.adminLn, err = net.Listen("tcp", opts.Admin); err != nil {
@@ -319,8 +321,17 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down: draining in-flight requests", "timeout", s.opts.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
+	var h2done chan struct{}
+	if s.h2 != nil {
+		// HTTP/2 connections get GOAWAY and finish their streams meanwhile.
+		h2done = make(chan struct{})
+		go func() { s.h2.base.Shutdown(sctx); close(h2done) }() //nolint:errcheck // bounded by sctx
+	}
 	if err := s.http.ShutdownWithContext(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("draining: %w", err)
+	}
+	if h2done != nil {
+		<-h2done
 	}
 	if s.admin != nil {
 		s.admin.Shutdown(sctx) //nolint:errcheck // the admin listener has nothing to drain that matters

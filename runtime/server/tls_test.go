@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -185,5 +186,90 @@ func TestMutualTLS(t *testing.T) {
 	// Public operations serve clients without a certificate.
 	if resp, err := callPath("/api/items"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("public operation: %v %v", resp, err)
+	}
+}
+
+// TestHTTP2 serves HTTP/2 over TLS (ALPN) through the same gateway: routing,
+// validation of a body, the upstream with X-Forwarded-Proto https, a large
+// answer streamed, client certificates; HTTP/1.1 clients on the same port.
+func TestHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "clients.pem")
+	serverCA, clientCA := newTestCA(t), newTestCA(t)
+	serverCA.issue("gateway", 2, certFile, keyFile)
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientCA.cert.Raw}), 0o600) //nolint:errcheck
+	big := strings.Repeat("x", 3<<20)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/upload" {
+			w.Write([]byte(big)) //nolint:errcheck
+			return
+		}
+		w.Header().Set("X-Proto", r.Header.Get("X-Forwarded-Proto"))
+		w.Write([]byte("ok")) //nolint:errcheck
+	})
+	b := testBundle(up.URL)
+	b.SecuritySchemes = append(b.SecuritySchemes, bundle.SecurityScheme{Name: "mtls", Type: "mutualTLS"})
+	addOp(b, bundle.Operation{ID: "machine", Method: "GET", Path: "/machine", Policy: bundle.Policy{Upstream: "main"},
+		Security: []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "mtls"}}}}})
+	ts := startServerWith(t, staticLoad(b), func(o *Options) { o.TLSCert, o.TLSKey, o.TLSClientCA = certFile, keyFile, caFile })
+	base := strings.Replace(ts.base, "http://", "https://", 1)
+	client := func(h2 bool, certs ...tls.Certificate) *http.Client {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: serverCA.pool, Certificates: certs}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		return &http.Client{Timeout: 10 * time.Second, Transport: tr}
+	}
+	send := func(c *http.Client, method, path, body string, hdr ...string) (*http.Response, string) {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequestWithContext(context.Background(), method, base+path, rd)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp, string(data)
+	}
+	h2 := client(true)
+	resp, body := send(h2, "GET", "/api/items", "")
+	if resp.Proto != "HTTP/2.0" || resp.StatusCode != 200 || body != "ok" || resp.Header.Get("X-Proto") != "https" {
+		t.Fatalf("h2 GET: %s %d %q %v", resp.Proto, resp.StatusCode, body, resp.Header)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id over HTTP/2")
+	}
+	resp, body = send(h2, "POST", "/api/items", `{"name":7}`, "Content-Type", "application/json")
+	if resp.StatusCode != 400 || !strings.Contains(body, `"/body/name"`) {
+		t.Errorf("h2 invalid body: %d %s", resp.StatusCode, body)
+	}
+	resp, body = send(h2, "POST", "/api/items", `{"name":"lamp"}`, "Content-Type", "application/json")
+	if resp.StatusCode != 200 {
+		t.Errorf("h2 valid body: %d %s", resp.StatusCode, body)
+	}
+	resp, body = send(h2, "POST", "/api/upload", "data")
+	if resp.StatusCode != 200 || len(body) != len(big) {
+		t.Errorf("h2 large answer: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if resp, _ := send(h2, "GET", "/api/nothing", ""); resp.StatusCode != 404 {
+		t.Errorf("h2 404: %d", resp.StatusCode)
+	}
+	// Client certificates over HTTP/2.
+	if resp, _ := send(client(true, clientCA.issueClient("worker")), "GET", "/api/machine", ""); resp.StatusCode != 200 || resp.Proto != "HTTP/2.0" {
+		t.Errorf("h2 mutualTLS: %s %d", resp.Proto, resp.StatusCode)
+	}
+	if resp, _ := send(h2, "GET", "/api/machine", ""); resp.StatusCode != 401 {
+		t.Errorf("h2 without a certificate: %d", resp.StatusCode)
+	}
+	// HTTP/1.1 on the same port.
+	if resp, body := send(client(false), "GET", "/api/items", ""); resp.Proto != "HTTP/1.1" || resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("HTTP/1.1 over TLS: %s %d %q", resp.Proto, resp.StatusCode, body)
 	}
 }
