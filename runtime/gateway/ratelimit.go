@@ -20,7 +20,7 @@ import (
 // taken from a request, and the store that holds its budgets.
 type limiter struct {
 	limit  ratelimit.Limit
-	key    func(r *request) string
+	key    func(dst []byte, r *request) []byte
 	policy string // RateLimit-Policy value
 	store  *limitStore
 }
@@ -44,35 +44,37 @@ func newLimiter(rl *bundle.RateLimit, st *limitStore, a *api) *limiter {
 	// and its window in seconds.
 	l.policy = strconv.Quote(rl.Name) + ";q=" + strconv.FormatInt(rl.Requests, 10) + ";w=" +
 		strconv.FormatInt(int64(math.Ceil(l.limit.Per.Seconds())), 10)
-	ip := func(r *request) string { return "ip:" + a.clientAddr(r).String() }
+	// Keys are built in the request's buffer: the store reads them during
+	// the call only.
+	ip := func(dst []byte, r *request) []byte { return a.clientAddr(r).AppendTo(append(dst, "ip:"...)) }
 	switch k := rl.Key; {
 	case k == "client":
-		l.key = func(r *request) string {
+		l.key = func(dst []byte, r *request) []byte {
 			if r.identity.Client != "" {
-				return "client:" + r.identity.Client
+				return append(append(dst, "client:"...), r.identity.Client...)
 			}
-			return ip(r) // an unauthenticated request is its address
+			return ip(dst, r) // an unauthenticated request is its address
 		}
 	case strings.HasPrefix(k, "header:"):
 		name := k[len("header:"):]
-		l.key = func(r *request) string {
+		l.key = func(dst []byte, r *request) []byte {
 			if v := r.ctx.Request.Header.Peek(name); len(v) > 0 {
-				return "header:" + string(v)
+				return append(append(dst, "header:"...), v...)
 			}
-			return ip(r)
+			return ip(dst, r)
 		}
 	case strings.HasPrefix(k, "claim:"):
 		name := k[len("claim:"):]
-		l.key = func(r *request) string {
+		l.key = func(dst []byte, r *request) []byte {
 			switch v := r.identity.Claims[name].(type) {
 			case string:
 				if v != "" {
-					return "claim:" + v
+					return append(append(dst, "claim:"...), v...)
 				}
 			case float64:
-				return "claim:" + strconv.FormatFloat(v, 'f', -1, 64)
+				return strconv.AppendFloat(append(dst, "claim:"...), v, 'f', -1, 64)
 			}
-			return ip(r)
+			return ip(dst, r)
 		}
 	default: // ip
 		l.key = ip
@@ -110,7 +112,8 @@ func (a *api) clientAddr(r *request) netip.Addr {
 // is spent. The RateLimit headers are set on the answer, whoever makes it.
 func (o *operation) rateLimit(r *request) bool {
 	l := o.limiter
-	res, err := l.store.Allow(context.Background(), &l.limit, l.key(r))
+	r.keyBuf = l.key(r.keyBuf[:0], r)
+	res, err := l.store.Allow(context.Background(), &l.limit, b2s(r.keyBuf))
 	if err != nil {
 		st := l.store
 		if now := time.Now().UnixNano(); now-st.lastLog.Load() > int64(10*time.Second) {

@@ -48,6 +48,8 @@ type request struct {
 	// the security alternative that passed.
 	identity auth.Identity
 	authAlt  int
+	// keyBuf holds the rate-limit key while the store decides.
+	keyBuf []byte
 	// problem is set when gwc answered with a problem.
 	problem bool
 	// limit is the rate limit's decision, when limited is set.
@@ -75,7 +77,7 @@ func (r *request) release() {
 	if cap(body) > maxPooledBody {
 		body = nil
 	}
-	*r = request{body: body[:0], pathBuf: r.pathBuf[:0], query: r.query[:0]}
+	*r = request{body: body[:0], pathBuf: r.pathBuf[:0], query: r.query[:0], keyBuf: r.keyBuf[:0]}
 	requests.Put(r)
 }
 

@@ -14,7 +14,9 @@ package ratelimit
 import (
 	"context"
 	"math"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 	"golang.org/x/time/rate"
@@ -42,7 +44,8 @@ type Result struct {
 
 // Store decides and keeps the state.
 type Store interface {
-	// Allow takes one request from the budget of l for key.
+	// Allow takes one request from the budget of l for key. The store
+	// must not keep key beyond the call (it may view a reused buffer).
 	Allow(ctx context.Context, l *Limit, key string) (Result, error)
 }
 
@@ -71,13 +74,16 @@ func fillTime(l *rate.Limiter) time.Duration {
 	return time.Duration(float64(l.Burst()) / float64(l.Limit()) * float64(time.Second))
 }
 
-// Allow implements Store.
+// Allow implements Store. key is only read during the call: a caller may
+// pass a string that views a reused buffer.
 func (m *Memory) Allow(_ context.Context, l *Limit, key string) (Result, error) {
-	k := l.Name + "\x00" + key
+	var buf [128]byte
+	kb := append(append(append(buf[:0], l.Name...), 0), key...)
+	k := unsafe.String(unsafe.SliceData(kb), len(kb)) // looked up, not kept
 	b, ok := m.buckets.GetIfPresent(k)
 	if !ok {
 		per := rate.Limit(float64(l.Requests) / l.Per.Seconds())
-		b, _ = m.buckets.SetIfAbsent(k, rate.NewLimiter(per, int(l.Burst)))
+		b, _ = m.buckets.SetIfAbsent(strings.Clone(k), rate.NewLimiter(per, int(l.Burst)))
 	}
 	now := m.now()
 	r := b.ReserveN(now, 1)
