@@ -15,6 +15,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/hex"
@@ -95,6 +96,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Pprof serves Go's profiles under /debug/pprof/ on the admin listener.
 	Pprof bool
+	// CacheBytes is the memory budget of the response cache (when no Redis
+	// store is configured); zero means gateway.DefaultCacheBytes.
+	CacheBytes int64
 	// TLSCert and TLSKey, when set, make the public listener TLS (HTTP/1.1);
 	// the files are reloaded when they change. TLSClientCA checks client
 	// certificates against its PEM certificates.
@@ -131,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	setDefaults(&opts)
 	s := &Server{opts: opts, log: opts.Log, metrics: metrics.New(), clients: proxy.NewClients(), limits: ratelimit.NewStores(),
-		cache: cache.NewMemory(gateway.DefaultCacheBytes)}
+		cache: cache.NewMemory(cmp.Or(opts.CacheBytes, gateway.DefaultCacheBytes))}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

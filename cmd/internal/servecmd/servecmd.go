@@ -42,6 +42,7 @@ type Options struct {
 	Pprof             bool
 	TLSCert, TLSKey   string
 	TLSClientCA       string
+	CacheMiB          int
 }
 
 // AddFlags defines the serve flags on fs.
@@ -60,6 +61,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", server.DefaultShutdownTimeout, "time in-flight requests get to finish on SIGTERM")
 	fs.IntVar(&o.MaxHeaderBytes, "max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line and header accepted (431 beyond)")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ on the admin listener")
+	fs.IntVar(&o.CacheMiB, "cache-mib", 64, "memory budget of the response cache, in MiB (with a Redis store, entries live there)")
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (chain); reloaded when it changes")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&o.TLSClientCA, "tls-client-ca", "", "check client certificates against these PEM CA certificates")
@@ -72,6 +74,9 @@ func (e *UsageError) Error() string { return e.Err.Error() }
 
 // Check validates the flag values that pflag cannot.
 func (o *Options) Check() error {
+	if o.CacheMiB < 1 || o.CacheMiB > 1<<20 {
+		return &UsageError{fmt.Errorf("--cache-mib %d: want 1 to %d", o.CacheMiB, 1<<20)}
+	}
 	switch o.AccessLog {
 	case "off", "json", "text":
 	default:
@@ -153,7 +158,7 @@ func Run(ctx context.Context, o *Options, load server.LoadFunc, st Streams) erro
 		Listen: o.Listen, Admin: admin, Load: load, Log: log, AccessLog: access,
 		ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 		IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes, ShutdownTimeout: o.ShutdownTimeout, Pprof: o.Pprof,
-		TLSCert: o.TLSCert, TLSKey: o.TLSKey, TLSClientCA: o.TLSClientCA,
+		TLSCert: o.TLSCert, TLSKey: o.TLSKey, TLSClientCA: o.TLSClientCA, CacheBytes: int64(o.CacheMiB) << 20,
 	})
 	if err != nil {
 		return err
