@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -54,6 +55,10 @@ type Config struct {
 	// Secrets reads the secrets security schemes refer to; nil reads env:
 	// and file: references (auth.ResolveSecret).
 	Secrets auth.Resolver
+	// SecretDirs, by bundle, are the directories a relative file: secret
+	// reference is read from (the served file's); "" is the working
+	// directory.
+	SecretDirs []string
 	// ClientCerts says the listener checks client certificates (TLS with a
 	// client CA), which the mutualTLS scheme needs.
 	ClientCerts bool
@@ -281,7 +286,11 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	if err != nil {
 		return nil, fmt.Errorf("compiling the validators: %w", err)
 	}
-	if a.schemes, err = auth.Compile(b, auth.Options{Resolve: g.cfg.Secrets, ClientCerts: g.cfg.ClientCerts}); err != nil {
+	secrets := g.cfg.Secrets
+	if index < len(g.cfg.SecretDirs) && g.cfg.SecretDirs[index] != "" {
+		secrets = relativeTo(g.cfg.SecretDirs[index], secrets)
+	}
+	if a.schemes, err = auth.Compile(b, auth.Options{Resolve: secrets, ClientCerts: g.cfg.ClientCerts}); err != nil {
 		return nil, err
 	}
 	a.authorizers = map[string]*authorizer{}
@@ -290,7 +299,7 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	}
 	a.limits = &limitStore{Store: g.cfg.Limits.Memory, failOpen: true}
 	if b.Store != nil && b.Store.Redis != nil {
-		url, err := g.cfg.Secrets(b.Store.Redis.URL)
+		url, err := secrets(b.Store.Redis.URL)
 		if err != nil {
 			return nil, fmt.Errorf("store.redis.url %s: %w", b.Store.Redis.URL, err)
 		}
@@ -328,6 +337,16 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 		a.trusted = append(a.trusted, p)
 	}
 	return a, nil
+}
+
+// relativeTo reads a relative file: reference from dir.
+func relativeTo(dir string, resolve auth.Resolver) auth.Resolver {
+	return func(ref bundle.SecretRef) ([]byte, error) {
+		if kind, path := ref.Kind(); kind == "file" && !filepath.IsAbs(path) {
+			ref = bundle.SecretRef("file:" + filepath.Join(dir, path))
+		}
+		return resolve(ref)
+	}
 }
 
 // parsePrefix reads a CIDR or a single address.

@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,8 +246,14 @@ func (s *Server) build(loaded []Loaded, prev *gateway.Gateway) (*gateway.Gateway
 	for i, l := range loaded {
 		bs[i] = l.Bundle
 	}
+	dirs := make([]string, len(loaded))
+	for i, l := range loaded {
+		if l.Name != "" {
+			dirs[i] = filepath.Dir(l.Name)
+		}
+	}
 	return gateway.New(bs, prev, gateway.Config{Metrics: s.metrics, Clients: s.clients, Log: s.log, AccessLog: s.opts.AccessLog,
-		Limits: s.limits, Cache: s.cache, ClientCerts: s.opts.TLSClientCA != "" && s.opts.TLSCert != ""})
+		Limits: s.limits, Cache: s.cache, ClientCerts: s.opts.TLSClientCA != "" && s.opts.TLSCert != "", SecretDirs: dirs})
 }
 
 // swap makes g the gateway being served and stops the previous one.
