@@ -87,6 +87,10 @@ type node struct {
 	// number
 	min, max, exMin, exMax, multipleOf *big.Rat
 	numeric                            bool // any number keyword is present
+	// scalar is set when n has only type, string and number keywords (no
+	// applicator, enum, const or format): a plain string or a number is
+	// then checked on a short path.
+	scalar bool
 	// intBounds is set when every number keyword is an int64: integer
 	// instances are then checked without big.Rat. The bounds, in the order
 	// min, max, exMin, exMax, multipleOf; 0 where absent.
@@ -124,7 +128,27 @@ func compileFast(doc any, defs defLookup) *node {
 	if !good {
 		return nil
 	}
-	return skipRefs(n, map[*node]bool{})
+	n = skipRefs(n, map[*node]bool{})
+	markScalars(n, map[*node]bool{})
+	return n
+}
+
+// markScalars sets scalar on every node below n that qualifies.
+func markScalars(n *node, seen map[*node]bool) {
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	n.scalar = !n.never && n.ref == nil && n.allOf == nil && n.anyOf == nil && n.oneOf == nil && n.not == nil &&
+		!n.hasConst && n.enum == nil && n.format == nil
+	for _, c := range []*node{n.ref, n.not, n.addl, n.items} {
+		markScalars(c, seen)
+	}
+	for _, list := range [][]*node{n.allOf, n.anyOf, n.oneOf, n.propNodes, n.prefix} {
+		for _, c := range list {
+			markScalars(c, seen)
+		}
+	}
 }
 
 // onlyRef reports whether n is a bare "$ref" with no keyword beside it, so
@@ -558,6 +582,11 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 	if depth > maxFastDepth || i >= len(w.data) {
 		return 0, unsure
 	}
+	if n.scalar && !w.bare {
+		if e, r, done := w.scalarValue(n, i); done {
+			return e, r
+		}
+	}
 	if n.never {
 		return 0, fail
 	}
@@ -758,6 +787,48 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 		}
 	}
 	return end, ok
+}
+
+// scalarValue is value's short path for a plain string or a number against
+// a scalar node; done is false for anything else, which value then walks.
+func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
+	switch c := w.data[i]; {
+	case c == '"':
+		e, str, plain := w.str(i)
+		if e < 0 || !plain {
+			return 0, 0, false
+		}
+		if n.types != 0 && n.types&tString == 0 {
+			return 0, fail, true
+		}
+		// Plain content is printable ASCII: its length counts its runes.
+		if (n.minLen >= 0 && len(str) < n.minLen) || (n.maxLen >= 0 && len(str) > n.maxLen) {
+			return 0, fail, true
+		}
+		if n.pattern != nil && !n.matchPattern(str) {
+			return 0, fail, true
+		}
+		return e, ok, true
+	case c == '-' || (c >= '0' && c <= '9'):
+		e := w.num(i)
+		if e < 0 {
+			return 0, 0, false
+		}
+		num := w.data[i:e]
+		if hugeNumber(num) {
+			return 0, unsure, true
+		}
+		if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && isIntegerLiteral(num)) {
+			return 0, fail, true
+		}
+		if n.numeric {
+			if r := numberCheck(n, num); r != ok {
+				return 0, r, true
+			}
+		}
+		return e, ok, true
+	}
+	return 0, 0, false
 }
 
 // bareString validates w.data, the content of a string, against n:
