@@ -619,11 +619,11 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 	var num []byte
 	switch t {
 	case tString:
-		e, content, plain := w.str(i)
+		e, plain := w.str(i)
 		if e < 0 {
 			return 0, unsure
 		}
-		end, str, strOK = e, content, plain
+		end, str, strOK = e, w.data[i+1:e-1], plain
 	case tNumber:
 		e := w.num(i)
 		if e < 0 || hugeNumber(w.data[i:e]) {
@@ -794,10 +794,11 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
 	switch c := w.data[i]; {
 	case c == '"':
-		e, str, plain := w.str(i)
+		e, plain := w.str(i)
 		if e < 0 || !plain {
 			return 0, 0, false
 		}
+		str := w.data[i+1 : e-1]
 		if n.types != 0 && n.types&tString == 0 {
 			return 0, fail, true
 		}
@@ -884,10 +885,11 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 			return 0, unsure
 		}
 		keyAt := i + 1
-		e, key, plain := w.str(i)
+		e, plain := w.str(i)
 		if e < 0 || !plain {
 			return 0, unsure // escaped or non-ASCII names are left to the full decode
 		}
+		key := w.data[keyAt : e-1]
 		i = w.ws(e)
 		if i >= len(w.data) || w.data[i] != ':' {
 			return 0, unsure
@@ -1045,7 +1047,7 @@ func (w *walker) skip(i, depth int) int {
 	}
 	switch c := w.data[i]; {
 	case c == '"':
-		e, _, plain := w.str(i)
+		e, plain := w.str(i)
 		if e > 0 && !plain && !validString(w.data[i+1:e-1]) {
 			return -1
 		}
@@ -1081,7 +1083,7 @@ func (w *walker) skip(i, depth int) int {
 				if i >= len(w.data) || w.data[i] != '"' {
 					return -1
 				}
-				e, _, plain := w.str(i)
+				e, plain := w.str(i)
 				if e < 0 || (!plain && !validString(w.data[i+1:e-1])) {
 					return -1
 				}
@@ -1112,9 +1114,9 @@ func (w *walker) skip(i, depth int) int {
 }
 
 // str scans the string at i. It returns its end (after the closing quote;
-// -1 when it is malformed), its raw content, and whether that content is
+// -1 when it is malformed) and whether its raw content, data[i+1:end-1], is
 // plain: printable ASCII with no escape, so that it is the string itself.
-func (w *walker) str(i int) (int, []byte, bool) {
+func (w *walker) str(i int) (int, bool) {
 	d := w.data
 	plain := true
 	j := i + 1
@@ -1128,16 +1130,16 @@ func (w *walker) str(i int) (int, []byte, bool) {
 			j += 8
 		}
 		if j >= len(d) {
-			return -1, nil, false
+			return -1, false
 		}
 		switch c := d[j]; {
 		case c == '"':
-			return j + 1, d[i+1 : j], plain
+			return j + 1, plain
 		case c == '\\':
 			plain = false
 			j++ // the escaped byte cannot end the string
 		case c < 0x20:
-			return -1, nil, false
+			return -1, false
 		case c >= 0x80:
 			plain = false
 		}
