@@ -5,9 +5,12 @@
 // holds only what the operation's policy asks for. A Gateway is immutable
 // once built; a server swaps whole Gateways to reload.
 //
-// Per request: framing guards → path normalisation → route lookup (404, 405
-// with Allow) → the operation's chain: body limit → authentication →
-// parameter validation → body validation → upstream or mock. Every answer
+// Per request: framing guards → path normalisation → CORS preflight → route
+// lookup (404, 405 with Allow) → the operation's chain: IP rules → body
+// limit → authentication → authorizer → rate limit → parameter validation →
+// body validation → response cache → upstream (request header transforms)
+// or mock; then X-Request-Id, the rate-limit and CORS fields and the
+// response header transforms on the answer. Every answer
 // gwc makes itself is application/problem+json (RFC 9457); every request is
 // counted in the metrics by operation and status class, and rejections by
 // reason.
