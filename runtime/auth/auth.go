@@ -170,6 +170,34 @@ func Compile(b *bundle.Bundle, o Options) (*Schemes, error) {
 	return s, nil
 }
 
+// Clients names the clients the schemes' secrets list (API key clients,
+// htpasswd users): a bounded set, unlike token subjects.
+func (s *Schemes) Clients() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, sc := range s.by {
+		var names []string
+		switch c := sc.(type) {
+		case *apiKey:
+			for _, name := range c.keys {
+				names = append(names, name)
+			}
+		case *basic:
+			for name := range c.users {
+				names = append(names, name)
+			}
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Policy is one operation's security requirement, compiled.
 type Policy struct {
 	alts [][]check

@@ -90,8 +90,10 @@ type Gateway struct {
 	// apis holds what is per bundle: validators, upstreams, trusted proxies.
 	apis       []*api
 	rejections map[string]metrics.Rejection
-	cancel     context.CancelFunc
-	started    atomic.Bool
+	// clients are the request counters of the clients the secrets name.
+	clients map[string]*metrics.Client
+	cancel  context.CancelFunc
+	started atomic.Bool
 }
 
 // api is one bundle made live.
@@ -125,7 +127,8 @@ func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) 
 	if cfg.Secrets == nil {
 		cfg.Secrets = auth.ResolveSecret
 	}
-	g := &Gateway{cfg: cfg, log: cfg.Log, bundles: bundles, rejections: map[string]metrics.Rejection{}}
+	g := &Gateway{cfg: cfg, log: cfg.Log, bundles: bundles, rejections: map[string]metrics.Rejection{},
+		clients: map[string]*metrics.Client{}}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -295,6 +298,11 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 	}
 	if a.schemes, err = auth.Compile(b, auth.Options{Resolve: secrets, ClientCerts: g.cfg.ClientCerts}); err != nil {
 		return nil, err
+	}
+	for _, c := range a.schemes.Clients() {
+		if g.clients[c] == nil {
+			g.clients[c] = g.cfg.Metrics.Client(c)
+		}
 	}
 	a.authorizers = map[string]*authorizer{}
 	for i := range b.Authorizers {
@@ -503,6 +511,11 @@ func (g *Gateway) finish(r *request) {
 	elapsed := time.Since(r.start)
 	if r.op != nil {
 		r.op.metrics.Observe(status, elapsed)
+	}
+	if r.identity.Client != "" {
+		if c := g.clients[r.identity.Client]; c != nil {
+			c.Observe(status)
+		}
 	}
 	if g.cfg.AccessLog != nil {
 		g.accessLog(r, status, elapsed)

@@ -42,6 +42,7 @@ type Metrics struct {
 	reloads       *prometheus.CounterVec
 	storeErrors   *prometheus.CounterVec
 	cache         *prometheus.CounterVec
+	clients       *prometheus.CounterVec
 }
 
 // New returns metrics registered in a registry of their own, with the Go
@@ -79,12 +80,16 @@ func New() *Metrics {
 			Name: "gwc_store_errors_total",
 			Help: "Calls to the shared store (Redis) that failed, by use (rate_limit) and what gwc did (allowed, refused).",
 		}, []string{"use", "action"}),
+		clients: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gwc_client_requests_total",
+			Help: "Requests of authenticated clients that the spec's secrets name (API key clients, htpasswd users), by client and status class.",
+		}, []string{"client", "class"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gwc_cache_requests_total",
 			Help: "GET and HEAD requests of cached operations, by result: hit, miss (forwarded and stored when it may be), bypass (forwarded without the cache).",
 		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.requests, m.duration, m.upstream, m.attempts, m.rejections, m.targetHealthy, m.bundleInfo, m.reloads, m.storeErrors, m.cache,
+	m.Registry.MustRegister(m.requests, m.duration, m.upstream, m.attempts, m.rejections, m.targetHealthy, m.bundleInfo, m.reloads, m.storeErrors, m.cache, m.clients,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -92,6 +97,29 @@ func New() *Metrics {
 // StoreError counts a failed store call for use, and what gwc did about it.
 func (m *Metrics) StoreError(use, action string) prometheus.Counter {
 	return m.storeErrors.WithLabelValues(use, action)
+}
+
+// Client is the pre-resolved request counters of one client, by status
+// class.
+type Client struct{ classes [6]prometheus.Counter }
+
+// Client resolves the series of a client named by the spec's secrets (a
+// bounded set: token subjects are not counted here).
+func (m *Metrics) Client(name string) *Client {
+	c := &Client{}
+	for i, class := range classNames {
+		c.classes[i] = m.clients.WithLabelValues(name, class)
+	}
+	return c
+}
+
+// Observe counts one answer to the client.
+func (c *Client) Observe(status int) {
+	i := status/100 - 1
+	if i < 0 || i > 4 {
+		i = 5
+	}
+	c.classes[i].Inc()
 }
 
 // CacheResult counts cache answers of one result.
@@ -110,10 +138,13 @@ type Operation struct {
 	duration prometheus.Observer
 }
 
+// classNames are the status classes, by index (status/100 - 1; 5 other).
+var classNames = [6]string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"}
+
 // Operation resolves the handles of an operation.
 func (m *Metrics) Operation(id, method string) *Operation {
 	o := &Operation{duration: m.duration.WithLabelValues(id)}
-	for i, c := range []string{"1xx", "2xx", "3xx", "4xx", "5xx", "other"} {
+	for i, c := range classNames {
 		o.classes[i] = m.requests.WithLabelValues(id, method, c)
 	}
 	return o

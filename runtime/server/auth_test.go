@@ -179,6 +179,13 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("an unnamed key is logged as itself: %q", c)
 		}
 	}
+	// The clients the secrets name are counted in the metrics.
+	m := get(t, "http://"+ts.AdminAddr().String()+"/metrics")
+	for _, want := range []string{`gwc_client_requests_total{class="2xx",client="acme"}`, `gwc_client_requests_total{class="2xx",client="alice"}`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(m, "gwc_client_requests_total"))
+		}
+	}
 }
 
 // TestAuthSecretsRefused: a secret that cannot be read stops the load with
@@ -272,6 +279,10 @@ func TestBearerJWT(t *testing.T) {
 	}
 	if n := fetches.Load(); n != 1 {
 		t.Errorf("%d key set fetches, want 1", n)
+	}
+	// Token subjects are not a bounded set: they are not metric labels.
+	if m := get(t, "http://"+ts.AdminAddr().String()+"/metrics"); strings.Contains(m, "svc-billing") {
+		t.Errorf("a token subject became a metric label:\n%s", grepLines(m, "svc-billing"))
 	}
 }
 
