@@ -79,6 +79,8 @@ SIGTERM drains in-flight requests, then exits.`,
 	case errors.As(err, &usage):
 		fmt.Fprintln(stderr, "Run 'gwc-serve --help' for usage.")
 		return 2
+	case servecmd.IsNotExist(err):
+		return 2 // a file that is not there, whatever step needed it
 	case errors.As(err, &input):
 		return 1
 	}

@@ -74,6 +74,12 @@ func (e *UsageError) Error() string { return e.Err.Error() }
 
 // Check validates the flag values that pflag cannot.
 func (o *Options) Check() error {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return &UsageError{fmt.Errorf("--tls-cert and --tls-key go together")}
+	}
+	if o.TLSClientCA != "" && o.TLSCert == "" {
+		return &UsageError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
+	}
 	if o.CacheMiB < 1 || o.CacheMiB > 1<<20 {
 		return &UsageError{fmt.Errorf("--cache-mib %d: want 1 to %d", o.CacheMiB, 1<<20)}
 	}

@@ -77,11 +77,13 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 		return nil
 	case errors.Is(err, ErrFindings):
 		return err
+	case errors.As(err, &le), servecmd.IsNotExist(err):
+		// A file that is not there (a bundle, a certificate, a secret
+		// file) is an I/O error, whatever step needed it.
+		return IOError(err)
 	case errors.As(err, &ie):
 		fmt.Fprintln(opts.IO.ErrOut, err)
 		return ErrFindings
-	case errors.As(err, &le), servecmd.IsNotExist(err):
-		return IOError(err)
 	}
 	return err
 }
