@@ -889,14 +889,14 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 		if e < 0 || !plain {
 			return 0, unsure // escaped or non-ASCII names are left to the full decode
 		}
-		key := w.data[keyAt : e-1]
+		keyLen := e - 1 - keyAt
 		i = w.ws(e)
 		if i >= len(w.data) || w.data[i] != ':' {
 			return 0, unsure
 		}
 		i = w.ws(i + 1)
 		var sub *node
-		if idx, declared := n.propAt(w.data, keyAt, key); declared {
+		if idx, declared := n.propAt(w.data, keyAt, keyLen); declared {
 			if seen&(1<<idx) != 0 {
 				return 0, unsure // a duplicate name: encoding/json keeps the last
 			}
@@ -914,6 +914,7 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 				return 0, fail
 			}
 			if n.addl != nil {
+				key := w.data[keyAt : keyAt+keyLen]
 				for _, k := range extra[:nextra] {
 					if bytes.Equal(k, key) {
 						return 0, unsure
@@ -962,10 +963,10 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 // order, which beats hashing for a few short names.
 const maxLinearProps = 16
 
-// propAt is prop for a key that starts at d[at:]: a key of at most 8 bytes
+// propAt is prop for the key d[at:at+l]: a key of at most 8 bytes
 // with 8 bytes of the document from its start is compared as one word.
-func (n *node) propAt(d []byte, at int, key []byte) (int, bool) {
-	if l := len(key); n.propWords != nil && l <= 8 && at+8 <= len(d) {
+func (n *node) propAt(d []byte, at, l int) (int, bool) {
+	if n.propWords != nil && l <= 8 && at+8 <= len(d) {
 		w := binary.LittleEndian.Uint64(d[at:])
 		if l < 8 {
 			w &= 1<<(8*uint(l)) - 1
@@ -977,7 +978,7 @@ func (n *node) propAt(d []byte, at int, key []byte) (int, bool) {
 		}
 		return 0, false
 	}
-	return n.prop(key)
+	return n.prop(d[at : at+l])
 }
 
 // prop returns the index of the declared name key.
