@@ -44,16 +44,25 @@ func newALPNListener(ln net.Listener, cfg *tls.Config, handshake time.Duration, 
 }
 
 func (l *alpnListener) loop() {
+	var delay time.Duration
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				l.Close() //nolint:errcheck
+				return
 			}
-			l.Close() //nolint:errcheck
-			return
+			// Out of file descriptors and the like: back off and go on, as
+			// net/http does, rather than stop serving.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			select {
+			case <-time.After(delay):
+			case <-l.done:
+				return
+			}
+			continue
 		}
+		delay = 0
 		go l.serve(c)
 	}
 }
