@@ -39,8 +39,8 @@ const (
 type field struct {
 	kind fieldKind
 	t    *objType
-	// v30 and v31 restrict the field to one version.
-	v30, v31 bool
+	// v31 restricts the field to OpenAPI 3.1.
+	v31 bool
 }
 
 // objType is one OpenAPI object: its fixed fields, and what its other keys

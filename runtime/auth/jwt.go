@@ -206,7 +206,6 @@ type keySource struct {
 	attempted time.Time     // the last fetch started, successful or not
 	inflight  chan struct{} // closed when the fetch in flight ends
 	iss       string        // the discovery document's issuer
-	fetches   int
 }
 
 var errNoKey = errors.New("no key for the token")
@@ -223,7 +222,6 @@ func (k *keySource) key(ctx context.Context, kid, alg string) (any, error) {
 	}
 	if k.inflight == nil && (k.attempted.IsZero() || now.Sub(k.attempted) >= minRefetch) {
 		k.attempted = now
-		k.fetches++
 		done := make(chan struct{})
 		k.inflight = done
 		go func() {
@@ -344,11 +342,4 @@ func (k *keySource) issuer() string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.iss
-}
-
-// Fetches is how many times the key set (or discovery) was fetched.
-func (k *keySource) Fetches() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.fetches
 }

@@ -29,7 +29,6 @@ const maxCachedBody = 1 << 20
 // responseCache is a bundle's cache store and the calls in flight.
 type responseCache struct {
 	store  cache.Store
-	redis  bool
 	flight singleflight.Group
 	// hit, miss and bypass count answers; errors failed store calls.
 	hit, miss, bypass, errors prometheus.Counter

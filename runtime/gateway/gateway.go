@@ -318,8 +318,8 @@ func (g *Gateway) newAPI(b *bundle.Bundle, index int, prev *Gateway) (*api, erro
 		if err != nil {
 			return nil, err
 		}
-		a.limits = &limitStore{Store: rs, redis: true, failOpen: b.Store.Redis.OnError != "closed"}
-		a.cache = &responseCache{store: cache.NewRedis(rs.Client()), redis: true}
+		a.limits = &limitStore{Store: rs, failOpen: b.Store.Redis.OnError != "closed"}
+		a.cache = &responseCache{store: cache.NewRedis(rs.Client())}
 	} else {
 		a.cache = &responseCache{store: g.cfg.Cache}
 	}

@@ -28,7 +28,6 @@ type limiter struct {
 // limitStore is a bundle's store with what its failures do.
 type limitStore struct {
 	ratelimit.Store
-	redis bool
 	// failOpen lets requests through when the store cannot answer.
 	failOpen        bool
 	allowed, denied prometheus.Counter

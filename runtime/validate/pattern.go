@@ -57,7 +57,7 @@ func newClassPattern(p string, re *regexp.Regexp) *classPattern {
 		return nil
 	}
 	class := rep.Sub[0]
-	in := func(r rune) bool { return false }
+	var in func(r rune) bool
 	switch class.Op {
 	case syntax.OpCharClass:
 		ranges := class.Rune

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -530,6 +529,3 @@ func isNumber(s string) bool {
 	w := walker{data: unsafe.Slice(unsafe.StringData(s), len(s))} // read only
 	return s != "" && w.num(0) == len(s)
 }
-
-// itoa is strconv.Itoa, for pointers.
-func itoa(i int) string { return strconv.Itoa(i) }
