@@ -67,7 +67,7 @@ type authzInput struct {
 func (z *authorizer) decide(r *request) (bool, error) {
 	in := authzInput{Method: string(r.ctx.Request.Header.Method()), Path: r.path, Operation: r.op.op.ID,
 		Query: string(r.ctx.URI().QueryString()), Client: r.identity.Client, Scheme: r.identity.Scheme,
-		Claims: r.identity.Claims, RemoteIP: r.op.api.clientAddr(r).String()}
+		Claims: r.identity.Claims, RemoteIP: r.clientAddr().String()}
 	for _, name := range z.forward {
 		if v := r.ctx.Request.Header.Peek(name); len(v) > 0 {
 			if in.Headers == nil {

@@ -53,49 +53,43 @@ func newCachePolicy(c *bundle.Cache, rc *responseCache) *cachePolicy {
 
 // key is what an answer depends on: method, normalised path, the query
 // with its parameters in order, the vary headers, and — unless the cache is
-// shared — who asked, so that one client never sees another's answer.
+// shared — who asked, so that one client never sees another's answer. It is
+// the hex SHA-256 of those, in r's key buffer: valid until the buffer is
+// used again, so a caller that keeps it clones it.
 func (p *cachePolicy) key(r *request) string {
-	h := sha256.New()
-	h.Write(r.ctx.Request.Header.Method())
-	h.Write([]byte{0})
-	h.Write([]byte(r.op.op.ID))
-	h.Write([]byte{0})
-	h.Write([]byte(r.path))
-	h.Write([]byte{0})
-	var args [][2][]byte
+	b := append(r.keyBuf[:0], r.ctx.Request.Header.Method()...)
+	b = append(append(append(append(b, 0), r.op.op.ID...), 0), r.path...)
+	b = append(b, 0)
+	var argsBuf [16][2][]byte
+	args := argsBuf[:0]
 	for k, v := range r.ctx.URI().QueryArgs().All() {
 		args = append(args, [2][]byte{k, v})
 	}
 	slices.SortStableFunc(args, func(a, b [2][]byte) int { return bytes.Compare(a[0], b[0]) })
 	for _, kv := range args {
-		h.Write(kv[0])
-		h.Write([]byte{'='})
-		h.Write(kv[1])
-		h.Write([]byte{'&'})
+		b = append(append(append(append(b, kv[0]...), '='), kv[1]...), '&')
 	}
 	for _, name := range p.vary {
-		h.Write([]byte{0})
-		h.Write([]byte(name))
-		h.Write([]byte{':'})
+		b = append(append(append(b, 0), name...), ':')
 		for _, v := range r.ctx.Request.Header.PeekAll(name) {
-			h.Write(v)
-			h.Write([]byte{','})
+			b = append(append(b, v...), ',')
 		}
 	}
-	h.Write([]byte{0})
+	b = append(b, 0)
 	if !p.shared {
-		h.Write([]byte(r.identity.Scheme))
-		h.Write([]byte{0})
-		h.Write([]byte(r.identity.Client))
+		b = append(append(append(b, r.identity.Scheme...), 0), r.identity.Client...)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(b)
+	b = hex.AppendEncode(b[:0], sum[:])
+	r.keyBuf = b
+	return b2s(b)
 }
 
 // serveCached answers a GET or HEAD from the cache, or forwards it once for
 // every concurrent miss of its key and keeps the answer when it may.
 func (o *operation) serveCached(r *request) {
 	p := o.cache
-	key := p.key(r)
+	key := p.key(r) // r's buffer: cloned below before anything keeps it
 	ctx := context.Background()
 	e, ok, err := p.rc.store.Get(ctx, key)
 	if err != nil {
@@ -109,6 +103,7 @@ func (o *operation) serveCached(r *request) {
 		r.writeEntry(e, "HIT")
 		return
 	}
+	key = strings.Clone(key) // the flight and the store keep it
 	leader := false
 	v, _, _ := p.rc.flight.Do(key, func() (any, error) {
 		leader = true

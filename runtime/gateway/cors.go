@@ -135,7 +135,7 @@ func (g *Gateway) preflight(r *request) bool {
 	if p == nil {
 		return false
 	}
-	origin := string(h.Peek("Origin"))
+	origin := b2s(h.Peek("Origin"))
 	resp := &r.ctx.Response
 	if !p.allows(origin) {
 		r.fail(problem.Forbidden, "origin "+strconv.Quote(origin)+" may not call "+want+" "+r.path, nil)
@@ -179,7 +179,7 @@ func (r *request) setCORSHeaders() {
 	p := r.op.cors
 	h := &r.ctx.Response.Header
 	h.Add("Vary", "Origin")
-	origin := string(r.ctx.Request.Header.Peek("Origin"))
+	origin := b2s(r.ctx.Request.Header.Peek("Origin"))
 	if !p.allows(origin) {
 		return
 	}

@@ -44,7 +44,7 @@ func contains(ps []netip.Prefix, a netip.Addr) bool {
 
 // checkIP is the chain step, first of all: 403 for a refused address.
 func (o *operation) checkIP(r *request) bool {
-	a := o.api.clientAddr(r)
+	a := r.clientAddr()
 	if contains(o.ip.deny, a) || (len(o.ip.allow) > 0 && !contains(o.ip.allow, a)) {
 		r.fail(problem.Forbidden, "requests from "+a.String()+" are not allowed to call "+o.op.ID, nil)
 		return false

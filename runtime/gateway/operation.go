@@ -128,7 +128,7 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 	if rl := op.Policy.RateLimit; rl != nil {
 		// After authentication, so that a limit keyed by client or claim
 		// counts the authenticated caller.
-		o.limiter = newLimiter(rl, a.limits, a)
+		o.limiter = newLimiter(rl, a.limits)
 		o.steps = append(o.steps, (*operation).rateLimit)
 	}
 	if len(op.Params) > 0 {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"math"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -34,7 +33,7 @@ type limitStore struct {
 	lastLog         atomic.Int64 // unix nanos of the last failure logged
 }
 
-func newLimiter(rl *bundle.RateLimit, st *limitStore, a *api) *limiter {
+func newLimiter(rl *bundle.RateLimit, st *limitStore) *limiter {
 	l := &limiter{store: st, limit: ratelimit.Limit{Name: rl.Name, Requests: rl.Requests, Per: rl.Per.D(), Burst: rl.Burst}}
 	if l.limit.Burst <= 0 {
 		l.limit.Burst = l.limit.Requests
@@ -45,7 +44,7 @@ func newLimiter(rl *bundle.RateLimit, st *limitStore, a *api) *limiter {
 		strconv.FormatInt(int64(math.Ceil(l.limit.Per.Seconds())), 10)
 	// Keys are built in the request's buffer: the store reads them during
 	// the call only.
-	ip := func(dst []byte, r *request) []byte { return a.clientAddr(r).AppendTo(append(dst, "ip:"...)) }
+	ip := func(dst []byte, r *request) []byte { return r.clientAddr().AppendTo(append(dst, "ip:"...)) }
 	switch k := rl.Key; {
 	case k == "client":
 		l.key = func(dst []byte, r *request) []byte {
@@ -79,32 +78,6 @@ func newLimiter(rl *bundle.RateLimit, st *limitStore, a *api) *limiter {
 		l.key = ip
 	}
 	return l
-}
-
-// clientAddr is the client's address: the peer's, or when the peer is a
-// trusted proxy, the last X-Forwarded-For entry that is not one.
-func (a *api) clientAddr(r *request) netip.Addr {
-	if !r.trusted {
-		return r.peer
-	}
-	xff := string(r.ctx.Request.Header.Peek("X-Forwarded-For"))
-	for xff != "" {
-		i := strings.LastIndexByte(xff, ',')
-		entry := strings.TrimSpace(xff[i+1:])
-		xff = xff[:max(i, 0)]
-		ip, err := netip.ParseAddr(entry)
-		if err != nil {
-			break
-		}
-		ip = ip.Unmap()
-		if !a.trustedPeer(ip) {
-			return ip
-		}
-		if i < 0 {
-			break
-		}
-	}
-	return r.peer
 }
 
 // rateLimit takes the request from its budget: 429 with Retry-After when it

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,14 +43,18 @@ type request struct {
 	// (the X-Forwarded-For entry a trusted proxy vouches for, else peer).
 	peer    netip.Addr
 	trusted bool
+	// client is clientAddr's answer, once clientKnown.
+	client      netip.Addr
+	clientKnown bool
 	// hop is the request's hop-by-hop headers, to strip.
 	hop proxy.HopSet
 	// identity is who the request authenticated as; authAlt the index of
 	// the security alternative that passed.
 	identity auth.Identity
 	authAlt  int
-	// keyBuf holds the rate-limit key while the store decides.
-	keyBuf []byte
+	// keyBuf holds the rate-limit key while the store decides; hdrBuf the
+	// rendered header templates while they are set.
+	keyBuf, hdrBuf []byte
 	// problem is set when gwc answered with a problem.
 	problem bool
 	// limit is the rate limit's decision, when limited is set.
@@ -77,7 +82,8 @@ func (r *request) release() {
 	if cap(body) > maxPooledBody {
 		body = nil
 	}
-	*r = request{body: body[:0], pathBuf: r.pathBuf[:0], query: r.query[:0], keyBuf: r.keyBuf[:0]}
+	*r = request{body: body[:0], pathBuf: r.pathBuf[:0], query: r.query[:0], keyBuf: r.keyBuf[:0],
+		hdrBuf: r.hdrBuf[:0]}
 	requests.Put(r)
 }
 
@@ -116,6 +122,33 @@ func plainID(v []byte) bool {
 		}
 	}
 	return true
+}
+
+// clientAddr is the client's address: the peer's, or when the peer is a
+// trusted proxy, the last X-Forwarded-For entry that is not one. It is
+// worked out once per request, for IP rules, limits and authorizers alike.
+func (r *request) clientAddr() netip.Addr {
+	if r.clientKnown {
+		return r.client
+	}
+	r.client, r.clientKnown = r.peer, true
+	if !r.trusted {
+		return r.client
+	}
+	xff := b2s(r.ctx.Request.Header.Peek("X-Forwarded-For"))
+	for xff != "" {
+		i := strings.LastIndexByte(xff, ',')
+		ip, err := netip.ParseAddr(strings.TrimSpace(xff[i+1:]))
+		if err != nil {
+			break
+		}
+		if ip = ip.Unmap(); !r.op.api.trustedPeer(ip) {
+			r.client = ip
+			break
+		}
+		xff = xff[:max(i, 0)]
+	}
+	return r.client
 }
 
 // b2s views b as a string without copying. The string is valid only while b

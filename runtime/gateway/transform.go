@@ -111,15 +111,18 @@ func (t *template) render(dst []byte, r *request) []byte {
 	return dst
 }
 
-type headerSet struct {
+// headerOp sets or adds one header.
+type headerOp struct {
 	name string
 	tmpl template
+	add  bool
 }
 
-// transform is one direction's operations.
+// transform is one direction's operations: removals, then sets and adds in
+// the spec's order.
 type transform struct {
-	remove   []string
-	set, add []headerSet
+	remove []string
+	ops    []headerOp
 }
 
 func compileTransform(ops *bundle.HeaderOps) (*transform, error) {
@@ -127,19 +130,17 @@ func compileTransform(ops *bundle.HeaderOps) (*transform, error) {
 		return nil, nil
 	}
 	t := &transform{remove: ops.Remove}
-	for _, hv := range ops.Set {
-		tm, err := compileTemplate(hv.Value)
-		if err != nil {
-			return nil, fmt.Errorf("headers set %s: %w", hv.Name, err)
+	for _, list := range []struct {
+		values []bundle.HeaderValue
+		add    bool
+	}{{ops.Set, false}, {ops.Add, true}} {
+		for _, hv := range list.values {
+			tm, err := compileTemplate(hv.Value)
+			if err != nil {
+				return nil, fmt.Errorf("headers %s %s: %w", map[bool]string{false: "set", true: "add"}[list.add], hv.Name, err)
+			}
+			t.ops = append(t.ops, headerOp{name: hv.Name, tmpl: tm, add: list.add})
 		}
-		t.set = append(t.set, headerSet{hv.Name, tm})
-	}
-	for _, hv := range ops.Add {
-		tm, err := compileTemplate(hv.Value)
-		if err != nil {
-			return nil, fmt.Errorf("headers add %s: %w", hv.Name, err)
-		}
-		t.add = append(t.add, headerSet{hv.Name, tm})
 	}
 	return t, nil
 }
@@ -153,39 +154,39 @@ type headerSink interface {
 }
 
 // apply renders every value first (a template may read a header the
-// transform then removes), then removes, sets and adds. A header the
-// transform sets, or adds from the caller's identity, is first removed as
-// the client sent it, so that nobody passes a value of their own for it
-// (X-Tenant, X-User); other adds append to what is there.
+// transform then removes), into the request's buffer, then removes, sets
+// and adds. A header the transform sets, or adds from the caller's
+// identity, is first removed as the client sent it, so that nobody passes a
+// value of their own for it (X-Tenant, X-User); other adds append to what
+// is there.
 func (t *transform) apply(h headerSink, r *request) {
-	var buf [512]byte
-	vals := make([][]byte, 0, 8)
-	out := buf[:0]
-	for _, hs := range append(t.set[:len(t.set):len(t.set)], t.add...) {
-		start := len(out)
-		out = hs.tmpl.render(out, r)
-		vals = append(vals, out[start:len(out):len(out)])
+	var endsBuf [16]int
+	ends := endsBuf[:0]
+	out := r.hdrBuf[:0]
+	for _, op := range t.ops {
+		out = op.tmpl.render(out, r)
+		ends = append(ends, len(out))
 	}
+	r.hdrBuf = out
 	for _, name := range t.remove {
 		h.Del(name)
 	}
-	for _, hs := range t.set {
-		h.Del(hs.name)
-	}
-	for _, hs := range t.add {
-		if hs.tmpl.identity {
-			h.Del(hs.name)
+	for _, op := range t.ops {
+		if !op.add || op.tmpl.identity {
+			h.Del(op.name)
 		}
 	}
-	for i, hs := range append(t.set[:len(t.set):len(t.set)], t.add...) {
-		v := vals[i]
-		if len(v) == 0 && hs.tmpl.dynamic {
-			continue // nothing to say: no claim, no parameter
-		}
-		if i < len(t.set) {
-			h.SetBytesV(hs.name, v)
-		} else {
-			h.AddBytesV(hs.name, v)
+	start := 0
+	for i, op := range t.ops {
+		v := out[start:ends[i]]
+		start = ends[i]
+		switch {
+		case len(v) == 0 && op.tmpl.dynamic:
+			// nothing to say: no claim, no parameter
+		case op.add:
+			h.AddBytesV(op.name, v)
+		default:
+			h.SetBytesV(op.name, v)
 		}
 	}
 }
