@@ -114,13 +114,9 @@ func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClien
 	if k.scheme == "https" {
 		cfg := &tls.Config{ServerName: t.URL.Hostname(), MinVersion: tls.VersionTLS12}
 		if caFile != "" {
-			pem, err := os.ReadFile(caFile)
+			pool, err := CertPool(caFile)
 			if err != nil {
-				return nil, fmt.Errorf("reading the CA file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("the CA file %s holds no PEM certificate", caFile)
+				return nil, fmt.Errorf("the CA file: %w", err)
 			}
 			cfg.RootCAs = pool
 		}
@@ -321,4 +317,18 @@ func (u *Upstream) Targets() string {
 		s[i] = t.URL.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// CertPool reads the PEM certificates of file into a pool; a file with none
+// is an error.
+func CertPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }

@@ -36,8 +36,6 @@ type alpnListener struct {
 }
 
 func newALPNListener(ln net.Listener, cfg *tls.Config, handshake time.Duration, h2 func(*tls.Conn)) *alpnListener {
-	cfg = cfg.Clone()
-	cfg.NextProtos = []string{"h2", "http/1.1"}
 	l := &alpnListener{Listener: ln, cfg: cfg, h1: make(chan net.Conn), h2: h2, handshake: handshake, done: make(chan struct{})}
 	go l.loop()
 	return l

@@ -3,12 +3,13 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/gwcdev/gwc/runtime/proxy"
 )
 
 // certReloadEvery is how often the certificate files are checked for a
@@ -82,17 +83,13 @@ func (c *certSource) watch(ctx context.Context) {
 func tlsConfig(c *certSource, clientCA string) (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
-		NextProtos:     []string{"http/1.1"},
+		NextProtos:     []string{"h2", "http/1.1"}, // ALPN: h2 to x/net/http2, the rest to fasthttp
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.cert.Load(), nil },
 	}
 	if clientCA != "" {
-		pem, err := os.ReadFile(clientCA)
+		pool, err := proxy.CertPool(clientCA)
 		if err != nil {
 			return nil, fmt.Errorf("--tls-client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--tls-client-ca %s: no PEM certificate in it", clientCA)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.VerifyClientCertIfGiven
