@@ -42,8 +42,7 @@ func authBundle(t *testing.T, target string) *bundle.Bundle {
 		t.Fatal(err)
 	}
 	t.Setenv("GWC_TEST_QUERY_KEYS", "q-key-1")
-	b := &bundle.Bundle{API: bundle.API{Title: "Auth", Version: "1", OpenAPI: "3.1.0", Source: "auth.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: target, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("Auth", target)
 	b.SecuritySchemes = []bundle.SecurityScheme{
 		{Name: "headerKey", Type: "apiKey", In: "header", ParamName: "X-API-Key", Keys: bundle.SecretRef("file:" + keys)},
 		{Name: "queryKey", Type: "apiKey", In: "query", ParamName: "api_key", Keys: "env:GWC_TEST_QUERY_KEYS"},
@@ -235,8 +234,7 @@ func TestBearerJWT(t *testing.T) {
 	}))
 	defer jwks.Close()
 	up := newUpstream(t, nil)
-	b := &bundle.Bundle{API: bundle.API{Title: "JWT", Version: "1", OpenAPI: "3.1.0", Source: "jwt.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("JWT", up.URL)
 	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "bearer", Type: "http", Scheme: "bearer", BearerFormat: "JWT",
 		JWKSURL: jwks.URL, Issuer: "https://id.example", Audiences: []string{"pets"}}}
 	addOp(b, bundle.Operation{ID: "readPets", Method: "GET", Path: "/pets", Policy: bundle.Policy{Upstream: "main"},
@@ -294,8 +292,7 @@ func TestKeyRotationOnReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := newUpstream(t, nil)
-	b := &bundle.Bundle{API: bundle.API{Title: "R", Version: "1", OpenAPI: "3.1.0", Source: "r.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("R", up.URL)
 	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "key", Type: "apiKey", In: "header", ParamName: "X-Key", Keys: bundle.SecretRef("file:" + keys)}}
 	addOp(b, bundle.Operation{ID: "get", Method: "GET", Path: "/x", Policy: bundle.Policy{Upstream: "main"},
 		Security: []bundle.Requirement{{Schemes: []bundle.SchemeRequirement{{Scheme: "key"}}}}})

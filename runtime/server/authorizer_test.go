@@ -49,8 +49,7 @@ func TestAuthorizer(t *testing.T) {
 	defer authz.Close()
 	up := newUpstream(t, nil)
 	t.Setenv("GWC_TEST_Z_KEYS", "acme:key-acme,beta:key-beta")
-	b := &bundle.Bundle{API: bundle.API{Title: "Z", Version: "1", OpenAPI: "3.1.0", Source: "z.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("Z", up.URL)
 	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "key", Type: "apiKey", In: "header", ParamName: "X-Key", Keys: "env:GWC_TEST_Z_KEYS"}}
 	b.Authorizers = []bundle.Authorizer{
 		{Name: "opa", URL: authz.URL + "/v1/data/gateway/allow", CacheTTL: bundle.Duration(time.Minute), ForwardHeaders: []string{"X-Role"}, OnError: "deny"},

@@ -37,8 +37,7 @@ func countingUpstream(t *testing.T, delay time.Duration) (*upstreamServer, *atom
 func cacheBundle(t *testing.T, target, redisURL string, ttl time.Duration) *bundle.Bundle {
 	t.Helper()
 	t.Setenv("GWC_TEST_CACHE_KEYS", "a:key-a,b:key-b")
-	b := &bundle.Bundle{API: bundle.API{Title: "Cache", Version: "1", OpenAPI: "3.1.0", Source: "cache.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: target, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("Cache", target)
 	if redisURL != "" {
 		t.Setenv("GWC_TEST_CACHE_REDIS", redisURL)
 		b.Store = &bundle.Store{Redis: &bundle.Redis{URL: "env:GWC_TEST_CACHE_REDIS", OnError: "open"}}

@@ -9,8 +9,7 @@ import (
 )
 
 func corsBundle(target string) *bundle.Bundle {
-	b := &bundle.Bundle{API: bundle.API{Title: "CORS", Version: "1", OpenAPI: "3.1.0", Source: "cors.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: target, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("CORS", target)
 	b.SecuritySchemes = []bundle.SecurityScheme{{Name: "key", Type: "apiKey", In: "header", ParamName: "X-Key"}}
 	app := &bundle.CORS{AllowOrigins: []string{"https://app.example.com", "https://*.example.org"}, AllowCredentials: true,
 		MaxAge: bundle.Duration(10 * time.Minute), ExposeHeaders: []string{"X-Total"}}

@@ -92,6 +92,14 @@ func addOp(b *bundle.Bundle, op bundle.Operation) {
 	b.Operations = append(b.Operations, op)
 }
 
+// mainBundle is an empty bundle titled title (its source title.yaml) with
+// one upstream, "main", of one target.
+func mainBundle(title, target string) *bundle.Bundle {
+	b := &bundle.Bundle{API: bundle.API{Title: title, Version: "1", OpenAPI: "3.1.0", Source: strings.ToLower(title) + ".yaml"}}
+	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: target, Weight: 1}}, Balance: "round-robin"}}
+	return b
+}
+
 // testBundle is a bundle whose upstream "main" has the given targets (URLs).
 // Its operations cover each runtime step; the tests name them by path.
 func testBundle(targets ...string) *bundle.Bundle {

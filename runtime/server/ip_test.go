@@ -8,8 +8,7 @@ import (
 
 func TestIPRules(t *testing.T) {
 	up := newUpstream(t, nil)
-	b := &bundle.Bundle{API: bundle.API{Title: "IP", Version: "1", OpenAPI: "3.1.0", Source: "ip.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("IP", up.URL)
 	b.TrustedProxies = []string{"127.0.0.1"}
 	addOp(b, bundle.Operation{ID: "office", Method: "GET", Path: "/office", Public: true,
 		Policy: bundle.Policy{Upstream: "main", IP: &bundle.IPRules{Allow: []string{"10.0.0.0/8"}, Deny: []string{"10.6.6.0/24"}}}})

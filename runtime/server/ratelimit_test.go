@@ -87,8 +87,7 @@ func (rs *redisServer) stop() {
 func limitBundle(t *testing.T, target string, n int64, redisURL, onError string) *bundle.Bundle {
 	t.Helper()
 	t.Setenv("GWC_TEST_LIMIT_KEYS", "a:key-a,b:key-b")
-	b := &bundle.Bundle{API: bundle.API{Title: "Limits", Version: "1", OpenAPI: "3.1.0", Source: "limits.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: target, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("Limits", target)
 	if redisURL != "" {
 		t.Setenv("GWC_TEST_REDIS_URL", redisURL)
 		b.Store = &bundle.Store{Redis: &bundle.Redis{URL: "env:GWC_TEST_REDIS_URL", OnError: onError}}

@@ -30,8 +30,7 @@ func TestHeaderTransforms(t *testing.T) {
 		json.NewEncoder(w).Encode(r.Header) //nolint:errcheck
 	})
 	t.Setenv("GWC_TEST_T_KEYS", "acme:key-1")
-	b := &bundle.Bundle{API: bundle.API{Title: "T", Version: "1", OpenAPI: "3.1.0", Source: "t.yaml"}}
-	b.Upstreams = []bundle.Upstream{{Name: "main", Targets: []bundle.Target{{URL: up.URL, Weight: 1}}, Balance: "round-robin"}}
+	b := mainBundle("T", up.URL)
 	b.SecuritySchemes = []bundle.SecurityScheme{
 		{Name: "key", Type: "apiKey", In: "header", ParamName: "X-Key", Keys: "env:GWC_TEST_T_KEYS"},
 		{Name: "jwt", Type: "http", Scheme: "bearer", JWKSURL: jwks.URL},
