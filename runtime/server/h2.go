@@ -131,13 +131,19 @@ func (h *h2Server) serveConn(tc *tls.Conn) {
 var hopHeaders = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true,
 	"transfer-encoding": true, "upgrade": true, "content-length": true}
 
+// h2Ctxs recycles the RequestCtx each HTTP/2 request is served through.
+var h2Ctxs = sync.Pool{New: func() any { return new(fasthttp.RequestCtx) }}
+
 // serveHTTP runs one HTTP/2 request through the gateway.
 func (h *h2Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	tc, _ := r.Context().Value(connKey{}).(*tls.Conn)
-	var ctx fasthttp.RequestCtx
-	if tc != nil {
-		ctx.Init2(tc, fasthttpLogger{h.s.log}, false)
-	}
+	tc := r.Context().Value(connKey{}).(*tls.Conn) // set by serveConn for every connection
+	ctx := h2Ctxs.Get().(*fasthttp.RequestCtx)
+	defer func() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		h2Ctxs.Put(ctx)
+	}()
+	ctx.Init2(tc, fasthttpLogger{h.s.log}, false)
 	req := &ctx.Request
 	req.Header.SetMethod(r.Method)
 	req.SetRequestURI(r.URL.RequestURI())
@@ -154,7 +160,7 @@ func (h *h2Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		req.SetBodyStream(r.Body, n)
 	}
-	h.s.handle(&ctx)
+	h.s.handle(ctx)
 
 	resp := &ctx.Response
 	out := w.Header()
