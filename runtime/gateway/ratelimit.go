@@ -21,6 +21,7 @@ type limiter struct {
 	limit  ratelimit.Limit
 	key    func(dst []byte, r *request) []byte
 	policy string // RateLimit-Policy value
+	quoted string // the limit's name as a structured-field string
 	store  *limitStore
 }
 
@@ -40,7 +41,8 @@ func newLimiter(rl *bundle.RateLimit, st *limitStore) *limiter {
 	}
 	// RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers): the quota
 	// and its window in seconds.
-	l.policy = strconv.Quote(rl.Name) + ";q=" + strconv.FormatInt(rl.Requests, 10) + ";w=" +
+	l.quoted = strconv.Quote(rl.Name)
+	l.policy = l.quoted + ";q=" + strconv.FormatInt(rl.Requests, 10) + ";w=" +
 		strconv.FormatInt(int64(math.Ceil(l.limit.Per.Seconds())), 10)
 	// Keys are built in the request's buffer: the store reads them during
 	// the call only.
@@ -122,7 +124,7 @@ func (r *request) setLimitHeaders() {
 	l := r.op.limiter
 	h := &r.ctx.Response.Header
 	var buf [128]byte
-	b := append(buf[:0], strconv.Quote(l.limit.Name)...)
+	b := append(buf[:0], l.quoted...)
 	b = append(b, ";r="...)
 	b = strconv.AppendInt(b, r.limit.Remaining, 10)
 	b = append(b, ";t="...)
