@@ -272,3 +272,40 @@ func TestHTTP2(t *testing.T) {
 		t.Errorf("HTTP/1.1 over TLS: %s %d %q", resp.Proto, resp.StatusCode, body)
 	}
 }
+
+// TestHTTP2Drain: on shutdown an HTTP/2 request in flight finishes.
+func TestHTTP2Drain(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	ca := newTestCA(t)
+	ca.issue("gateway", 2, certFile, keyFile)
+	started := make(chan struct{})
+	up := newUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		w.Write([]byte("done")) //nolint:errcheck
+	})
+	ts := startServerWith(t, staticLoad(testBundle(up.URL)), func(o *Options) { o.TLSCert, o.TLSKey = certFile, keyFile })
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}, ForceAttemptHTTP2: true}}
+	type answer struct {
+		proto, body string
+		err         error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := c.Get(strings.Replace(ts.base, "http://", "https://", 1) + "/api/items")
+		if err != nil {
+			got <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- answer{resp.Proto, string(b), err}
+	}()
+	<-started
+	ts.stop(t)
+	a := <-got
+	if a.err != nil || a.proto != "HTTP/2.0" || a.body != "done" {
+		t.Errorf("in flight at shutdown: %+v", a)
+	}
+}
