@@ -62,7 +62,8 @@ export BIN
 mkdir -p "$BIN"
 (cd "$repo" && go build -o "$BIN/nethttp" ./bench/proxyproto/nethttp && go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp &&
 	go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve &&
-	{ [ ! -d bench/proxyproto/gnet ] || (cd bench/proxyproto/gnet && go build -o "$BIN/gnet" .); }) ||
+	{ [ ! -d bench/proxyproto/gnet ] || (cd bench/proxyproto/gnet && go build -o "$BIN/gnet" .); } &&
+	{ [ ! -d bench/proxyproto/nbio ] || (cd bench/proxyproto/nbio && go build -o "$BIN/nbio" .); }) ||
 	die "building the prototypes and gwc failed"
 
 UPSTREAM=127.0.0.1:$BASE_PORT
@@ -217,7 +218,9 @@ for mode in $MODES; do
 			errs=$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")
 			cpuus=$(awk -v d=$((c1 - c0)) -v hz="$tohz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
 			rss=$(rsskb "${tpids[$i]}")
-			echo "$mode $name $round $rps $p50 $p99 $cpuus $((rss / 1024))" >>"$results"
+			# Answers that are not 2xx/3xx, and socket errors: a target that fails requests is not faster for it.
+			bad=$(awk '/Non-2xx or 3xx responses:/{n += $NF} /Socket errors:/{gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")
+			echo "$mode $name $round $rps $p50 $p99 $cpuus $((rss / 1024)) $bad" >>"$results"
 			printf '%-5s round %d %-14s %9s req/s  p50 %7s ms  p99 %7s ms  %6s µs/req  %s\n' \
 				"$mode" "$round" "$name" "$rps" "$p50" "$p99" "$cpuus" "$errs" >&2
 		done
@@ -249,8 +252,8 @@ for mode in $MODES; do
 	esac
 	echo "## $mode ($what), wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS"
 	echo
-	echo "| target | req/s | × nginx | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| target | req/s | × nginx | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB | failed |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	for name in "${names[@]}"; do
 		awk -v m="$mode" -v n="$name" '$1==m && $2==n' "$results" | awk '
 			function med(col,   i, j, t, a, k) {
@@ -258,12 +261,12 @@ for mode in $MODES; do
 				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 				return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 			}
-			{ for (c = 1; c <= NF; c++) v[NR, c] = $c }
-			END { if (NR) print $2, med(4), med(5), med(6), med(7), med(8) }'
+			{ for (c = 1; c <= NF; c++) v[NR, c] = $c; bad += $9 }
+			END { if (NR) print $2, med(4), med(5), med(6), med(7), med(8), bad + 0 }'
 	done >"$tmp/med.$mode"
 	awk '
 		NR == FNR { if ($1 == "nginx") { r = $2; p = $4; c = $5 } ; next }
-		{ printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %d |\n", $1, $2, r ? $2 / r : 0, $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $6 }
+		{ printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %d | %d |\n", $1, $2, r ? $2 / r : 0, $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $6, $7 }
 	' "$tmp/med.$mode" "$tmp/med.$mode"
 	echo
 done
@@ -271,4 +274,5 @@ echo "Allocations per request (gwc and the Go prototypes; GET and POST and warm-
 for i in "${!names[@]}"; do if [ -n "${allocs[$i]}" ]; then echo "- ${names[$i]}: ${allocs[$i]}"; fi; done
 echo
 echo "upstream: nginx 1 worker, return 200 of ${#body} bytes of JSON; nginx: 1 worker, proxy_http_version 1.1, keepalive 256."
+echo "failed: non-2xx/3xx answers and socket errors over all rounds (wrk's counts); a target with failures is not comparable."
 echo "CPU × nginx and p99 × nginx are the target's over nginx's (targets: req/s ≥ 1.0×, CPU ≤ 2×, p99 ≤ 1.2×)."
