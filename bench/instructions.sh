@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # instructions.sh: user-space CPU instructions per proxied request, counted by valgrind's callgrind, for gwc serve
-# and the fasthttp prototype, GET and POST 1 KB JSON (the requests of bench/proxy.sh), in front of one loopback nginx.
+# and the fasthttp prototype, GET, POST 1 KB JSON and the full chain (the requests of bench/proxy.sh), in front of one
+# loopback nginx.
 # Instruction counts do not move with the load of a shared machine as req/s and CPU time do, so this is the
 # measure to compare two builds of gwc by; proxy.sh is the side-by-side comparison with nginx. The kernel's share
 # (the socket system calls, about half of a proxied request's CPU) is not counted.
@@ -89,7 +90,11 @@ export BIN BUNDLE UPSTREAM
 # count NAME MODE COMMAND: runs COMMAND under callgrind, sends 400 requests, zeroes the counters, sends N, dumps.
 count() {
 	local name=$1 mode=$2 cmd=$3 port=$((BASE_PORT + 1)) post=()
-	[ "$mode" = post ] && post=(-post "$tmp/body.json")
+	case $mode in
+	post) post=(-post "$tmp/body.json") ;;
+	# The full chain: gwc checks the API key, takes the rate limit and validates the body; others proxy it.
+	chain) post=(-post "$tmp/body.json" -path /chain -header "X-API-Key: bench-key-0123456789abcdef") ;;
+	esac
 	PORT=$port GODEBUG=asyncpreemptoff=1 GOMAXPROCS=2 bash -c "exec valgrind --tool=callgrind --callgrind-out-file=$tmp/cg.$name.$mode.out $cmd" \
 		>"$tmp/cg.$name.log" 2>&1 &
 	local vp=$!
@@ -106,12 +111,12 @@ count() {
 	awk -v n="$N" '/^totals:/ { printf "%.0f", $2 / n }' "$(ls -t "$tmp"/cg."$name"."$mode".out.* | head -n1)"
 }
 
-echo "| target | GET instructions/request | POST 1 KB instructions/request |"
-echo "| --- | --- | --- |"
+echo "| target | GET instructions/request | POST 1 KB instructions/request | chain instructions/request |"
+echo "| --- | --- | --- | --- |"
 for c in "${candidates[@]}"; do
 	case $c in *=*) ;; *) die "candidate $c is not name=command" ;; esac
 	name=${c%%=*}
-	echo "| $name | $(count "$name" get "${c#*=}") | $(count "$name" post "${c#*=}") |"
+	echo "| $name | $(count "$name" get "${c#*=}") | $(count "$name" post "${c#*=}") | $(count "$name" chain "${c#*=}") |"
 done
 echo
 echo "valgrind --tool=callgrind, user space only; $N requests over $C connections after 400 of warm-up; GOMAXPROCS=2."

@@ -6,6 +6,13 @@
 //
 //	gnet -listen ADDR -upstream ADDR           # bytes forwarded with X-Forwarded-For inserted
 //	gnet -parse -listen ADDR -upstream ADDR    # headers parsed and re-serialised with fasthttp's types, both ways
+//	gnet -parse -chain BUNDLE -listen ADDR -upstream ADDR
+//
+// -chain adds, on the loop, the work of gwc's full chain on the operation "chain" of BUNDLE (bench/proxy.sh's
+// spec): the API key of X-API-Key looked up by its SHA-256 among GWC_BENCH_KEYS's, a request taken from gwc's
+// in-memory rate limiter (runtime/ratelimit) keyed by client, and the body validated by gwc's validator
+// (runtime/validate); a request that fails one is answered 401, 429 or 400 on the loop. It measures what gwc's
+// request path would do on an event loop, short of gwc's routing, metrics and headers.
 //
 // It is a module of its own so that gwc's go.mod does not carry gnet.
 package main
@@ -14,17 +21,23 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"flag"
 	"fmt"
-	"github.com/valyala/fasthttp"
 	"log"
 	"net"
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
+	"time"
 
+	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/ratelimit"
+	"github.com/gwcdev/gwc/runtime/validate"
 	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/fasthttp"
 )
 
 type pair struct {
@@ -39,9 +52,73 @@ type pair struct {
 
 var parse = flag.Bool("parse", false, "parse and re-serialise headers with fasthttp's types")
 
+// chain is the gateway work of -chain.
+var chain struct {
+	op      *validate.Operation
+	keys    map[[32]byte]string // SHA-256 of a key → its client
+	store   *ratelimit.Memory
+	limit   ratelimit.Limit
+	enabled bool
+}
+
+func loadChain(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	b, _, err := bundle.Decode(data, bundle.DecodeOptions{})
+	if err != nil {
+		return err
+	}
+	v, err := validate.Compile(b)
+	if err != nil {
+		return err
+	}
+	for i, o := range b.Operations {
+		if o.ID == "chain" {
+			chain.op = v.Operation(i)
+		}
+	}
+	if chain.op == nil {
+		return fmt.Errorf("%s has no operation chain", path)
+	}
+	chain.keys = map[[32]byte]string{}
+	for _, kv := range strings.Split(os.Getenv("GWC_BENCH_KEYS"), ",") {
+		client, key, _ := strings.Cut(kv, ":")
+		chain.keys[sha256.Sum256([]byte(key))] = client
+	}
+	chain.store = ratelimit.NewMemory()
+	chain.limit = ratelimit.Limit{Name: "bench", Requests: 100000000, Per: time.Second, Burst: 100000000}
+	chain.enabled = true
+	return nil
+}
+
+var (
+	answer401 = []byte("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+	answer429 = []byte("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n")
+	answer400 = []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+)
+
+// check does the chain's work on a parsed request and its body; it returns
+// the answer of a refused request, nil when the request goes on.
+func (p *pair) check(body []byte) []byte {
+	client, ok := chain.keys[sha256.Sum256(p.req.Peek("X-API-Key"))]
+	if !ok {
+		return answer401
+	}
+	if res, err := chain.store.Allow(context.Background(), &chain.limit, client); err != nil || !res.Allowed {
+		return answer429
+	}
+	if err := chain.op.BodyBytes(string(p.req.ContentType()), body); err != nil {
+		return answer400
+	}
+	return nil
+}
+
 // reserialize parses the header of msg with fasthttp and appends it again,
 // with X-Forwarded-For on requests, followed by the body.
-func (p *pair) reserialize(msg []byte, request bool) []byte {
+// A request the chain refuses is not forwarded: refused is its answer.
+func (p *pair) reserialize(msg []byte, request bool) (out, refused []byte) {
 	p.rd.Reset(msg)
 	if p.br == nil {
 		p.br = bufio.NewReaderSize(&p.rd, 8192)
@@ -55,6 +132,12 @@ func (p *pair) reserialize(msg []byte, request bool) []byte {
 		if err := p.req.Read(p.br); err != nil {
 			log.Print(err)
 		}
+		if chain.enabled {
+			if refused := p.check(msg[i:]); refused != nil {
+				return nil, refused
+			}
+			p.req.Del("X-API-Key")
+		}
 		p.req.Del("Connection")
 		p.req.Set("X-Forwarded-For", "127.0.0.1")
 		p.out = p.req.AppendBytes(p.out)
@@ -66,7 +149,7 @@ func (p *pair) reserialize(msg []byte, request bool) []byte {
 		p.resp.Del("Connection")
 		p.out = p.resp.AppendBytes(p.out)
 	}
-	return append(p.out, msg[i:]...)
+	return append(p.out, msg[i:]...), nil
 }
 
 type side struct {
@@ -136,8 +219,10 @@ func (p *proxy) OnTraffic(c gnet.Conn) gnet.Action {
 		}
 		msg := buf[:n]
 		if *parse {
-			out := s.p.reserialize(msg, !s.upstream)
-			if s.upstream {
+			out, refused := s.p.reserialize(msg, !s.upstream)
+			if refused != nil {
+				c.Write(refused)
+			} else if s.upstream {
 				s.p.client.Write(out)
 			} else if s.p.up == nil {
 				s.p.pending = append(s.p.pending, out...)
@@ -176,7 +261,16 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "")
 	upstream := flag.String("upstream", "127.0.0.1:8081", "")
 	loops := flag.Int("loops", 0, "event loops (0: one per CPU)")
+	chainBundle := flag.String("chain", "", "with -parse: do gwc's full-chain work for the operation chain of this bundle")
 	flag.Parse()
+	if *chainBundle != "" {
+		if !*parse {
+			log.Fatal("-chain needs -parse")
+		}
+		if err := loadChain(*chainBundle); err != nil {
+			log.Fatal(err)
+		}
+	}
 	up, err := net.ResolveTCPAddr("tcp", *upstream)
 	if err != nil {
 		log.Fatal(err)

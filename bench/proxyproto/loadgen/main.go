@@ -2,13 +2,14 @@
 // connections and exits: the load of bench/instructions.sh, which needs a
 // count of requests rather than wrk's duration.
 //
-//	loadgen -addr 127.0.0.1:8080 -n 4000 -c 4 [-post body.json] [-path /hello?limit=10]
+//	loadgen -addr 127.0.0.1:8080 -n 4000 -c 4 [-post body.json] [-path /hello?limit=10] [-header "X-API-Key: k"]
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/valyala/fasthttp"
@@ -20,7 +21,13 @@ func main() {
 	n := flag.Int("n", 2000, "requests in all")
 	c := flag.Int("c", 4, "connections, each sending its share in turn")
 	post := flag.String("post", "", "send POSTs with this file as an application/json body")
+	header := flag.String("header", "", `a header to send with every request, "Name: value"`)
 	flag.Parse()
+	hname, hvalue, hasHeader := strings.Cut(*header, ":")
+	if *header != "" && !hasHeader {
+		fmt.Fprintln(os.Stderr, `loadgen: -header must be "Name: value"`)
+		os.Exit(2)
+	}
 	var body []byte
 	if *post != "" {
 		var err error
@@ -45,6 +52,9 @@ func main() {
 					req.Header.SetMethod("POST")
 					req.Header.SetContentType("application/json")
 					req.SetBody(body)
+				}
+				if hasHeader {
+					req.Header.Set(hname, strings.TrimSpace(hvalue))
 				}
 				if err := hc.Do(req, resp); err != nil || resp.StatusCode() != 200 {
 					mu.Lock()
