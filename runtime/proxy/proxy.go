@@ -202,42 +202,15 @@ func (u *Upstream) Timeout() time.Duration {
 // On OK, resp holds the answer, whatever its status; otherwise resp is
 // reset and err says what happened, for the log.
 func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path, query []byte, deadline time.Time, replayable bool) (Failure, error) {
-	method := string(req.Header.Method()) // does not allocate: compared, never kept
-	var exclude *upstream.Target
-	for attempt := 1; ; attempt++ {
-		t, err := u.Pool.Pick(exclude)
+	var a Attempts
+	u.Begin(&a, req, path, query, deadline, replayable)
+	for {
+		t, err := a.Next()
 		if err != nil {
 			return NoTarget, err
 		}
-		hc := u.clients[u.index(t)]
-		var uri [512]byte
-		b := append(append(uri[:0], t.BasePath...), path...)
-		if len(query) > 0 {
-			b = append(append(b, '?'), query...)
-		}
-		req.SetRequestURIBytes(b)
-		// The upstream's scheme, not the client's (a TLS client of gwc's
-		// is an https request; the hop to the upstream may be plain).
-		ru := req.URI()
-		ru.SetScheme(t.URL.Scheme)
-		ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
-		req.Header.SetHost(t.Host)
-
-		start := time.Now()
-		err = hc.DoDeadline(req, resp, deadline)
-		elapsed := time.Since(start)
-		kind, failure := classify(err)
-		status := resp.StatusCode()
-		failed := err != nil || u.Pool.Failed(status)
-		retry := failure != BodyTooLarge && (replayable || failure == Connect) &&
-			u.Pool.RetryOn(method, attempt, kind, status) && time.Until(deadline) > 0
-		u.Metrics.Attempt(elapsed, failed, retry)
-		switch {
-		case failed:
-			u.Pool.Done(t, upstream.Failure)
-		default:
-			u.Pool.Done(t, upstream.Success)
-		}
+		err = u.clients[u.index(t)].DoDeadline(req, resp, deadline)
+		retry, failure := a.Done(err, resp)
 		if !retry {
 			if err != nil {
 				resp.Reset()
@@ -249,8 +222,82 @@ func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path,
 			resp.CloseBodyStream() //nolint:errcheck // the answer is dropped; closing returns the connection
 		}
 		resp.Reset()
-		exclude = t
 	}
+}
+
+// Attempts is Forward's state from one attempt to the next, for an engine
+// that sends requests itself, without blocking: Next picks the target of an
+// attempt and points req at it, the engine sends req and reads the answer,
+// and Done says whether to make another attempt. Forward is the same loop
+// around HostClient.DoDeadline.
+type Attempts struct {
+	u           *Upstream
+	req         *fasthttp.Request
+	path, query []byte
+	deadline    time.Time
+	replayable  bool
+	attempt     int
+	exclude, t  *upstream.Target
+	start       time.Time
+}
+
+// Begin starts the attempts of sending req (see Forward for the arguments);
+// path and query must stay unchanged until the last attempt is done.
+func (u *Upstream) Begin(a *Attempts, req *fasthttp.Request, path, query []byte, deadline time.Time, replayable bool) {
+	*a = Attempts{u: u, req: req, path: path, query: query, deadline: deadline, replayable: replayable}
+}
+
+// Deadline is when the attempts must have an answer.
+func (a *Attempts) Deadline() time.Time { return a.deadline }
+
+// Next picks the target of the next attempt, sets req's URI and Host for it
+// and returns it; err is set when no target can take it (NoTarget).
+func (a *Attempts) Next() (*upstream.Target, error) {
+	a.attempt++
+	t, err := a.u.Pool.Pick(a.exclude)
+	if err != nil {
+		return nil, err
+	}
+	a.t = t
+	req := a.req
+	var uri [512]byte
+	b := append(append(uri[:0], t.BasePath...), a.path...)
+	if len(a.query) > 0 {
+		b = append(append(b, '?'), a.query...)
+	}
+	req.SetRequestURIBytes(b)
+	// The upstream's scheme, not the client's (a TLS client of gwc's is an
+	// https request; the hop to the upstream may be plain).
+	ru := req.URI()
+	ru.SetScheme(t.URL.Scheme)
+	ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
+	req.Header.SetHost(t.Host)
+	a.start = time.Now()
+	return t, nil
+}
+
+// Done records the outcome of the attempt Next started: err is the
+// sending's error (nil when resp holds an answer). retry says to make
+// another attempt (call Next again, after dropping the answer); otherwise
+// failure classifies err (OK when there is none).
+func (a *Attempts) Done(err error, resp *fasthttp.Response) (retry bool, failure Failure) {
+	elapsed := time.Since(a.start)
+	kind, failure := classify(err)
+	status := resp.StatusCode()
+	failed := err != nil || a.u.Pool.Failed(status)
+	method := string(a.req.Header.Method()) // does not allocate: compared, never kept
+	retry = failure != BodyTooLarge && (a.replayable || failure == Connect) &&
+		a.u.Pool.RetryOn(method, a.attempt, kind, status) && time.Until(a.deadline) > 0
+	a.u.Metrics.Attempt(elapsed, failed, retry)
+	if failed {
+		a.u.Pool.Done(a.t, upstream.Failure)
+	} else {
+		a.u.Pool.Done(a.t, upstream.Success)
+	}
+	if retry {
+		a.exclude = a.t
+	}
+	return retry, failure
 }
 
 func (u *Upstream) index(t *upstream.Target) int {
