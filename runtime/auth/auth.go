@@ -272,6 +272,23 @@ const (
 	Insufficient
 )
 
+// Waits reports whether checking p may wait on something other than the
+// CPU for long: the network (a JWKS or discovery fetch) or a deliberately
+// slow hash (bcrypt). API keys and client certificates are checked from
+// memory. An event loop runs only requirements that do not wait.
+func (p *Policy) Waits() bool {
+	for _, alt := range p.alts {
+		for _, c := range alt {
+			switch c.scheme.(type) {
+			case *apiKey, mutualTLS:
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Check evaluates the alternatives in order and stops at the first that
 // passes; id is the identity of its first scheme that names a client. The
 // alternative that passed is returned, for Strip.

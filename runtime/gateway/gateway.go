@@ -442,6 +442,14 @@ func (g *Gateway) Serve(ctx *fasthttp.RequestCtx) {
 }
 
 func (g *Gateway) serve(r *request) {
+	if o := g.route(r); o != nil {
+		o.serve(r)
+	}
+}
+
+// route finds the request's operation, after the checks every request
+// gets; nil when it answered the request itself (a problem, a preflight).
+func (g *Gateway) route(r *request) *operation {
 	ctx := r.ctx
 	h := &ctx.Request.Header
 	r.setID()
@@ -449,7 +457,7 @@ func (g *Gateway) serve(r *request) {
 	if check.Problem != "" {
 		r.fail(problem.BadRequest, check.Problem, nil)
 		ctx.SetConnectionClose() // after fail, which resets the response
-		return
+		return nil
 	}
 	r.hop = check.Hop
 	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
@@ -458,7 +466,7 @@ func (g *Gateway) serve(r *request) {
 	norm, err := router.Normalize(b2s(ctx.Request.URI().PathOriginal()))
 	if err != nil {
 		r.fail(problem.BadPath, err.Error(), nil)
-		return
+		return nil
 	}
 	// The path is copied out of fasthttp's URI buffer, which the upstream
 	// request's URI overwrites; the router's captures are substrings of it.
@@ -467,23 +475,23 @@ func (g *Gateway) serve(r *request) {
 	method := b2s(h.Method())
 	if method == http.MethodOptions && len(h.Peek("Origin")) > 0 && len(h.Peek("Access-Control-Request-Method")) > 0 &&
 		g.preflight(r) {
-		return
+		return nil
 	}
 	i, res := g.router.Lookup(method, r.path, &r.params)
 	switch res {
 	case router.NotFound:
 		r.fail(problem.NotFound, "no operation matches "+method+" "+r.path, nil)
-		return
+		return nil
 	case router.MethodNotAllowed:
 		allow := g.router.Allow(r.path)
 		r.fail(problem.MethodNotAllowed, method+" is not allowed on "+r.path+"; allowed: "+allow, nil)
 		ctx.Response.Header.Set("Allow", allow)
-		return
+		return nil
 	}
 	o := g.ops[i]
 	r.op = o
 	r.trusted = o.api.trustedPeer(r.peer)
-	o.serve(r)
+	return o
 }
 
 func (a *api) trustedPeer(ip netip.Addr) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/ratelimit"
 	"github.com/gwcdev/gwc/runtime/validate"
 )
 
@@ -61,6 +62,9 @@ type operation struct {
 	// unchecked marks a mock whose requirement cannot be checked: it
 	// answers, and says so.
 	unchecked bool
+	// waits marks an operation with a step that may wait on something
+	// other than its upstream's answer (see ServeAsync).
+	waits bool
 }
 
 type step func(*operation, *request) bool
@@ -162,7 +166,35 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 			o.rewrite = rw
 		}
 	}
+	o.waits = o.mayWait()
 	return o, nil
+}
+
+// mayWait reports whether a step of o may wait on the network or a slow
+// hash: an authentication that is not an API key or a client certificate,
+// an authorizer, a rate limit kept in Redis, the response cache (a miss
+// waits for the concurrent one that fetches, a Redis cache on Redis), or an
+// https target, which only fasthttp's client speaks here.
+func (o *operation) mayWait() bool {
+	if o.auth != nil && o.auth.Waits() {
+		return true
+	}
+	if o.authorizer != nil || o.cache != nil {
+		return true
+	}
+	if o.limiter != nil {
+		if _, mem := o.limiter.store.Store.(*ratelimit.Memory); !mem {
+			return true
+		}
+	}
+	if o.up != nil {
+		for _, t := range o.up.Pool.Targets {
+			if t.URL.Scheme != "http" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compileRewrite splits an x-gateway path template into literals and
@@ -213,10 +245,15 @@ func (o *operation) serve(r *request) {
 // checkLength refuses a body whose declared length is over the limit before
 // reading any of it; a chunked body is counted as it is read.
 func (o *operation) checkLength(r *request) bool {
-	if cl := r.ctx.Request.Header.ContentLength(); cl > 0 && int64(cl) > o.maxBody {
+	req := &r.ctx.Request
+	if cl := req.Header.ContentLength(); cl > 0 && int64(cl) > o.maxBody {
 		r.fail(problem.BodyTooLarge, "the body is "+strconv.Itoa(cl)+" bytes; this operation accepts at most "+
 			strconv.FormatInt(o.maxBody, 10), nil)
 		r.ctx.SetConnectionClose() // the body is not read: do not try to find the next request after it
+		return false
+	} else if cl == -1 && !req.IsBodyStream() && int64(len(req.Body())) > o.maxBody {
+		// A chunked body an engine read whole (the loop engine).
+		r.fail(problem.BodyTooLarge, "the body is larger than this operation's limit of "+strconv.FormatInt(o.maxBody, 10)+" bytes", nil)
 		return false
 	}
 	return true
@@ -374,8 +411,10 @@ func (o *operation) forward(r *request) {
 	var hostBuf [256]byte
 	host := append(hostBuf[:0], req.Header.Host()...)
 	r.query = append(r.query[:0], ctx.URI().QueryString()...)
-	var pathBuf [512]byte
-	path := o.upstreamPath(pathBuf[:0], r)
+	// The upstream path is kept in the request: an engine sending
+	// asynchronously uses it after forward returns.
+	r.upPath = o.upstreamPath(r.upPath[:0], r)
+	path := r.upPath
 
 	proxy.StripRequestHop(&req.Header, r.hop)
 	// gwc has answered any Expect: 100-continue itself, and sends the body.
@@ -415,7 +454,23 @@ func (o *operation) forward(r *request) {
 		}
 	}
 	deadline := time.Now().Add(o.timeout)
+	if r.sender != nil {
+		// An engine sending without blocking: it calls Answered.
+		x := &r.exchange
+		o.up.Begin(&x.attempts, req, path, r.query, deadline, replayable)
+		if x.next() {
+			r.pending = true
+			r.sender.Send(x)
+		}
+		return
+	}
 	failure, err := o.up.Forward(req, &ctx.Response, path, r.query, deadline, replayable)
+	o.forwarded(r, failure, err)
+}
+
+// forwarded passes the upstream's answer on, or answers the failure.
+func (o *operation) forwarded(r *request, failure proxy.Failure, err error) {
+	ctx := r.ctx
 	switch failure {
 	case proxy.OK:
 		proxy.StripResponseHop(&ctx.Response.Header)

@@ -68,6 +68,15 @@ type request struct {
 	body []byte
 	// hdrs backs the []string Header returns to the validator.
 	hdrs [4]string
+	// upPath is the path the upstream gets.
+	upPath []byte
+
+	// sender, when set, sends the upstream request without blocking
+	// (ServeAsync); pending is set once it has it, and exchange is what it
+	// was handed.
+	sender   Sender
+	pending  bool
+	exchange Exchange
 }
 
 var requests = sync.Pool{New: func() any { return new(request) }}
@@ -83,7 +92,7 @@ func (r *request) release() {
 		body = nil
 	}
 	*r = request{body: body[:0], pathBuf: r.pathBuf[:0], query: r.query[:0], keyBuf: r.keyBuf[:0],
-		hdrBuf: r.hdrBuf[:0]}
+		hdrBuf: r.hdrBuf[:0], upPath: r.upPath[:0]}
 	requests.Put(r)
 }
 

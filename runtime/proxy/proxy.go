@@ -126,6 +126,9 @@ func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClien
 	return hc, nil
 }
 
+// DialAddr is the target's dial address, host:port.
+func DialAddr(t *upstream.Target) string { return hostPort(t) }
+
 // hostPort is the target's dial address, with the scheme's default port when
 // the URL names none.
 func hostPort(t *upstream.Target) string {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,6 +163,11 @@ func startServerWith(t *testing.T, load LoadFunc, set func(*Options)) *testServe
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ShutdownTimeout: 5 * time.Second}
 	if set != nil {
 		set(&opts)
+	}
+	if opts.Engine == "" && opts.TLSCert == "" {
+		// GWC_TEST_ENGINE=loop runs the tests on the loop engine
+		// (scripts/test.sh runs this package on both).
+		opts.Engine = os.Getenv("GWC_TEST_ENGINE")
 	}
 	s, err := New(ctx, opts)
 	if err != nil {

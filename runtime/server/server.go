@@ -54,6 +54,12 @@ const (
 	DefaultShutdownTimeout   = 30 * time.Second
 )
 
+// The engines of Options.Engine.
+const (
+	EngineFastHTTP = "fasthttp"
+	EngineLoop     = "loop"
+)
+
 // Loaded is one bundle to serve, with what identifies it in logs and metrics.
 type Loaded struct {
 	Bundle *bundle.Bundle
@@ -100,6 +106,10 @@ type Options struct {
 	// CacheBytes is the memory budget of the response cache (when no Redis
 	// store is configured); zero means gateway.DefaultCacheBytes.
 	CacheBytes int64
+	// Engine is what serves the public listener: "fasthttp" (the default,
+	// a goroutine per connection) or "loop" (event loops; plain HTTP/1.1
+	// only, see loop.go).
+	Engine string
 	// TLSCert and TLSKey, when set, make the public listener TLS (HTTP/1.1);
 	// the files are reloaded when they change. TLSClientCA checks client
 	// certificates against its PEM certificates.
@@ -122,6 +132,7 @@ type Server struct {
 	draining atomic.Bool
 
 	http     *fasthttp.Server
+	loop     *loopEngine // the loop engine, when Options.Engine is "loop"
 	ln       net.Listener
 	admin    *http.Server
 	adminLn  net.Listener
@@ -163,6 +174,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 	} else if opts.TLSClientCA != "" {
 		return nil, &InputError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
+	}
+	switch opts.Engine {
+	case "", EngineFastHTTP:
+	case EngineLoop:
+		if tcfg != nil {
+			return nil, &InputError{fmt.Errorf("the loop engine serves plain HTTP/1.1 only: use --engine %s with --tls-cert", EngineFastHTTP)}
+		}
+		if s.loop, err = newLoopEngine(s); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, &InputError{fmt.Errorf("unknown engine %q: the engines are %s and %s", opts.Engine, EngineFastHTTP, EngineLoop)}
 	}
 	if s.ln, err = net.Listen("tcp", opts.Listen); err != nil {
 		return nil, &ListenError{Addr: opts.Listen, Err: err}
@@ -315,7 +338,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer stop()
 		go s.certs.watch(wctx)
 	}
-	go func() { errc <- s.http.Serve(s.ln) }()
+	if s.loop != nil {
+		go func() { errc <- s.loop.run(s.ln) }()
+	} else {
+		go func() { errc <- s.http.Serve(s.ln) }()
+	}
 	if s.admin != nil {
 		go func() {
 			if err := s.admin.Serve(s.adminLn); !errors.Is(err, http.ErrServerClosed) {
@@ -338,6 +365,14 @@ func (s *Server) Run(ctx context.Context) error {
 		h2done = make(chan struct{})
 		go func() { s.h2.base.Shutdown(sctx); close(h2done) }() //nolint:errcheck // bounded by sctx
 	}
+	if s.loop != nil {
+		s.ln.Close()
+		if err := s.loop.stop(sctx); err != nil && runErr == nil {
+			runErr = fmt.Errorf("draining: %w", err)
+		}
+	}
+	// With the loop engine, the fasthttp engine serves the connections the
+	// loop handed it.
 	if err := s.http.ShutdownWithContext(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("draining: %w", err)
 	}

@@ -43,6 +43,7 @@ type Options struct {
 	TLSCert, TLSKey   string
 	TLSClientCA       string
 	CacheMiB          int
+	Engine            string
 }
 
 // AddFlags defines the serve flags on fs.
@@ -65,6 +66,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (chain); reloaded when it changes")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&o.TLSClientCA, "tls-client-ca", "", "check client certificates against these PEM CA certificates")
+	fs.StringVar(&o.Engine, "engine", server.EngineFastHTTP, "what serves the listener: fasthttp (a goroutine per connection) or loop (event loops, plain HTTP/1.1; experimental)")
 }
 
 // UsageError is a flag value Check refuses.
@@ -79,6 +81,15 @@ func (o *Options) Check() error {
 	}
 	if o.TLSClientCA != "" && o.TLSCert == "" {
 		return &UsageError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
+	}
+	switch o.Engine {
+	case server.EngineFastHTTP:
+	case server.EngineLoop:
+		if o.TLSCert != "" {
+			return &UsageError{fmt.Errorf("--engine loop serves plain HTTP/1.1 only; with --tls-cert use --engine fasthttp")}
+		}
+	default:
+		return &UsageError{fmt.Errorf("--engine %q: want fasthttp or loop", o.Engine)}
 	}
 	if o.CacheMiB < 1 || o.CacheMiB > 1<<20 {
 		return &UsageError{fmt.Errorf("--cache-mib %d: want 1 to %d", o.CacheMiB, 1<<20)}
@@ -165,6 +176,7 @@ func Run(ctx context.Context, o *Options, load server.LoadFunc, st Streams) erro
 		ReadHeaderTimeout: o.ReadHeaderTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 		IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes, ShutdownTimeout: o.ShutdownTimeout, Pprof: o.Pprof,
 		TLSCert: o.TLSCert, TLSKey: o.TLSKey, TLSClientCA: o.TLSClientCA, CacheBytes: int64(o.CacheMiB) << 20,
+		Engine: o.Engine,
 	})
 	if err != nil {
 		return err

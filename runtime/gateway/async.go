@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/upstream"
+)
+
+// Serving without blocking. Serve runs a request from start to answer on
+// the calling goroutine, waiting for the upstream on the way. An engine
+// that runs many connections on one thread (an event loop) cannot wait:
+// ServeAsync runs the same steps up to the upstream call, hands the
+// prepared request to the engine's Sender, and the engine calls
+// Exchange.Answered when the upstream's answer (or a failure) is in, which
+// runs the rest: retries, the answer's checks and headers, metrics and the
+// access log. Operations with a step that waits on something else (see
+// operation.mayWait) are left to Serve.
+
+// Sender sends ServeAsync's upstream requests.
+type Sender interface {
+	// Send writes x.Request() to x.Addr() (host:port, plain HTTP/1.1), reads
+	// the answer into x.Response() and then calls x.Answered, on the
+	// goroutine that called ServeAsync's engine, with nil or the error that
+	// kept an answer from arriving by x.Deadline(): a *net.OpError of Op
+	// "dial" when no connection could be made, fasthttp.ErrTimeout past the
+	// deadline, any other error for a connection that failed or an answer
+	// it could not hold.
+	Send(x *Exchange)
+}
+
+// Outcome is what ServeAsync did with a request.
+type Outcome uint8
+
+const (
+	// Answered: the answer is in the RequestCtx's Response.
+	Answered Outcome = iota
+	// Sent: the request is with the Sender, and Exchange.Answered finishes
+	// it; the RequestCtx must stay as it is until then.
+	Sent
+	// Waits: the request's operation has a step that may wait; nothing was
+	// done, and the caller should call Serve, on a goroutine of its own.
+	Waits
+)
+
+// ServeAsync serves the request of ctx as Serve does, except that it never
+// waits: the upstream call goes through send.
+func (g *Gateway) ServeAsync(ctx *fasthttp.RequestCtx, send Sender) Outcome {
+	r := requests.Get().(*request)
+	r.ctx, r.g, r.start = ctx, g, time.Now()
+	o := g.route(r)
+	if o != nil && o.waits {
+		r.release()
+		return Waits
+	}
+	if o != nil {
+		r.sender = send
+		r.exchange.r = r
+		o.serve(r)
+		if r.pending {
+			return Sent
+		}
+	}
+	g.finish(r)
+	r.release()
+	return Answered
+}
+
+// MaxBody is the largest request body an operation of g accepts (its
+// max_body, or DefaultMaxBody): an engine that reads bodies whole reads no
+// more.
+func (g *Gateway) MaxBody() int64 {
+	var m int64
+	for _, o := range g.ops {
+		m = max(m, o.maxBody)
+	}
+	if m == 0 {
+		return DefaultMaxBody
+	}
+	return m
+}
+
+// Exchange is a request of ServeAsync's that is with its Sender.
+type Exchange struct {
+	r        *request
+	attempts proxy.Attempts
+	target   *upstream.Target
+}
+
+// Addr is where the request goes: the current attempt's target, host:port.
+func (x *Exchange) Addr() string { return proxy.DialAddr(x.target) }
+
+// Request is the request to send, ready to be written (Request.Write).
+func (x *Exchange) Request() *fasthttp.Request { return &x.r.ctx.Request }
+
+// Response is where the answer goes.
+func (x *Exchange) Response() *fasthttp.Response { return &x.r.ctx.Response }
+
+// Deadline is when the answer must be in.
+func (x *Exchange) Deadline() time.Time { return x.attempts.Deadline() }
+
+// Idempotent reports whether the request can be sent again after the
+// connection it went out on failed before any answer (a pooled connection
+// the upstream had just closed): an idempotent method, or an
+// Idempotency-Key, as fasthttp's client decides for Serve.
+func (x *Exchange) Idempotent() bool {
+	req := x.Request()
+	return upstream.Idempotent(string(req.Header.Method())) || len(req.Header.Peek("Idempotency-Key")) > 0
+}
+
+// next starts an attempt; false when there is no target to take it, and
+// the request is answered.
+func (x *Exchange) next() bool {
+	t, err := x.attempts.Next()
+	if err != nil {
+		x.r.op.forwarded(x.r, proxy.NoTarget, err)
+		return false
+	}
+	x.target = t
+	return true
+}
+
+// Answered finishes the attempt the Sender made: err is nil when the
+// Response holds the upstream's answer. again is true when the request is
+// to be sent once more (to Addr, which may have changed; the Response is
+// reset); otherwise the answer to the client is in the RequestCtx's
+// Response, and x must not be used again.
+func (x *Exchange) Answered(err error) (again bool) {
+	r := x.r
+	resp := x.Response()
+	retry, failure := x.attempts.Done(err, resp)
+	switch {
+	case retry:
+		resp.Reset()
+		if x.next() {
+			return true
+		}
+	default:
+		if err != nil {
+			resp.Reset()
+		}
+		r.op.forwarded(r, failure, err)
+	}
+	r.g.finish(r)
+	r.release()
+	return false
+}

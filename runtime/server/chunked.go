@@ -1,0 +1,103 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+)
+
+// HTTP/1.1 message framing for the loop engine, which must know that a
+// whole message is in its buffer before it hands it to fasthttp's parsers
+// (they read from a bufio.Reader and would block on a partial one).
+
+var (
+	errChunked   = errors.New("malformed chunked encoding")
+	errTooLarge  = errors.New("the body is larger than the limit")
+	crlfcrlf     = []byte("\r\n\r\n")
+	maxChunkLine = 4096 // a chunk-size line with its extensions
+)
+
+// decodeChunked decodes the chunked body at the start of src, appending its
+// data to dst. done is false while src holds only part of it; n is then
+// meaningless. When done, n is the length of the encoding (trailers
+// included, which are dropped, as fasthttp's server drops them). limit
+// bounds the decoded length (errTooLarge past it).
+func decodeChunked(dst, src []byte, limit int) (out []byte, n int, done bool, err error) {
+	i := 0
+	for {
+		eol := bytes.IndexByte(src[i:], '\n')
+		if eol < 0 {
+			if len(src)-i > maxChunkLine {
+				return dst, 0, false, errChunked
+			}
+			return dst, 0, false, nil
+		}
+		line := src[i : i+eol]
+		if len(line) == 0 || line[len(line)-1] != '\r' || eol > maxChunkLine {
+			return dst, 0, false, errChunked
+		}
+		line = line[:len(line)-1]
+		size, ok := chunkSize(line)
+		if !ok {
+			return dst, 0, false, errChunked
+		}
+		i += eol + 1
+		if size == 0 {
+			// Trailer fields, then the empty line.
+			for {
+				eol := bytes.IndexByte(src[i:], '\n')
+				if eol < 0 {
+					if len(src)-i > maxChunkLine {
+						return dst, 0, false, errChunked
+					}
+					return dst, 0, false, nil
+				}
+				field := src[i : i+eol]
+				i += eol + 1
+				if len(field) == 0 || field[len(field)-1] != '\r' {
+					return dst, 0, false, errChunked
+				}
+				if len(field) == 1 {
+					return dst, i, true, nil
+				}
+			}
+		}
+		if len(dst)+size > limit {
+			return dst, 0, false, errTooLarge
+		}
+		if len(src)-i < size+2 {
+			return dst, 0, false, nil
+		}
+		dst = append(dst, src[i:i+size]...)
+		i += size
+		if src[i] != '\r' || src[i+1] != '\n' {
+			return dst, 0, false, errChunked
+		}
+		i += 2
+	}
+}
+
+// chunkSize parses a chunk-size line (hex, then optional extensions after
+// ';'), refusing sizes past 1<<40.
+func chunkSize(line []byte) (int, bool) {
+	if j := bytes.IndexByte(line, ';'); j >= 0 {
+		line = line[:j]
+	}
+	line = bytes.TrimRight(line, " \t")
+	if len(line) == 0 || len(line) > 10 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range line {
+		switch {
+		case c >= '0' && c <= '9':
+			n = n<<4 | int(c-'0')
+		case c >= 'a' && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			n = n<<4 | int(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return n, true
+}

@@ -1,0 +1,973 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httputil"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/gateway"
+	"github.com/gwcdev/gwc/runtime/problem"
+)
+
+// The loop engine (Options.Engine "loop"): HTTP/1.1 on gnet's event loops,
+// as nginx serves, instead of a goroutine per connection. A connection and
+// the upstream connections its requests go out on belong to one loop, whose
+// goroutine parses the request (fasthttp's header types), runs the
+// gateway's steps (Gateway.ServeAsync), writes the upstream request, parses
+// the answer and writes it back, without parking a goroutine on the way.
+// What the loop does not do itself it hands, with the connection, to the
+// fasthttp engine (Server.http.ServeConn on a goroutine, the connection's
+// socket taken off the loop), which then serves the connection to its end:
+// a request to an operation with a step that may wait on something else
+// (Redis, an authorizer, a JWKS fetch, bcrypt, the response cache, an https
+// upstream); a request body over loopBody that is not in yet; an answer
+// that streams (chunked or until close, not in whole with its header) or
+// is over loopAnswer. The loop holds everything else whole in memory, which
+// is what makes it fast: small requests and answers, one read and one
+// write each.
+//
+// The public listener stays Go's: accepted connections are handed to the
+// loops (gnet's Engine.Register), which keeps the address, its errors and
+// Addr as they are for the fasthttp engine. gnet itself listens only on a
+// unix socket in a private temporary directory, which nothing connects to.
+
+// loopBody and loopAnswer are the largest request body and answer the loop
+// holds; larger ones stream, on the fasthttp engine.
+const (
+	loopBody   = 256 << 10
+	loopAnswer = 1 << 20
+)
+
+// maxIdleUpstream is how many idle connections a loop keeps per upstream
+// target; upstreamIdle is how long one is kept.
+const (
+	maxIdleUpstream = 512
+	upstreamIdle    = 30 * time.Second
+)
+
+type loopEngine struct {
+	gnet.BuiltinEventEngine
+	s        *Server
+	eng      gnet.Engine
+	dir      string // holds gnet's own socket
+	booted   chan struct{}
+	bootOnce sync.Once
+
+	mu    sync.Mutex
+	loops map[gnet.EventLoop]*loopState
+
+	// active counts the requests being served, for the drain.
+	active atomic.Int64
+	// date is the Date field of answers, made once a second.
+	date atomic.Pointer[[]byte]
+}
+
+// loopState is what one event loop owns; only its goroutine touches it.
+type loopState struct {
+	e       *loopEngine
+	el      gnet.EventLoop
+	clients map[*clientConn]struct{}
+	idle    map[string][]*upConn // by target address
+	ups     map[*upConn]struct{} // every upstream connection, idle or not
+	// scratch for parsing and writing
+	rd      bytes.Reader
+	br      *bufio.Reader
+	out     bytes.Buffer
+	bw      *bufio.Writer
+	chunked []byte
+}
+
+// clientConn is one client connection.
+type clientConn struct {
+	c  gnet.Conn
+	ls *loopState
+	// ctx is the request in progress, reused for each of the connection's.
+	ctx fasthttp.RequestCtx
+	// busy: a request is being served (on the loop, upstream, or on a
+	// goroutine); nothing more is read meanwhile.
+	busy bool
+	// hdr is the length of the request's header once it is parsed (the body
+	// is still to come), 0 before.
+	hdr int
+	// since is when the connection went idle, its request's first byte
+	// came (reading), or its header was in (hdr > 0).
+	since        time.Time
+	reading      bool
+	sentContinue bool
+	closed       bool
+	inProcess    bool
+
+	// x is the request with its upstream, on up; reused says up came from
+	// the idle pool, retried that the request was sent again on a fresh
+	// connection after a pooled one failed before answering.
+	x        *gateway.Exchange
+	up       *upConn
+	deadline time.Time
+	reused   bool
+	retried  bool
+
+	// handoff, when set, waits for the connection's answers to be written
+	// out before the connection goes to the fasthttp engine; handedOff once
+	// it has.
+	handoff   func(net.Conn, []byte)
+	handedOff bool
+}
+
+// upConn is one upstream connection.
+type upConn struct {
+	c     gnet.Conn
+	ls    *loopState
+	addr  string
+	owner *clientConn // the request it carries; nil when idle
+	since time.Time   // idle since
+	// the answer being read
+	hdr     int  // header length once parsed
+	cl      int  // its Content-Length: -1 chunked, -2 until close
+	head    bool // no body (HEAD, 1xx, 204, 304)
+	got     bool // some of the answer arrived
+	closing bool
+}
+
+func newLoopEngine(s *Server) (*loopEngine, error) {
+	dir, err := os.MkdirTemp("", "gwc-loop-")
+	if err != nil {
+		return nil, err
+	}
+	e := &loopEngine{s: s, dir: dir, booted: make(chan struct{}), loops: map[gnet.EventLoop]*loopState{}}
+	e.setDate(time.Now())
+	return e, nil
+}
+
+func (e *loopEngine) setDate(t time.Time) {
+	d := []byte(t.UTC().Format(http1Date))
+	e.date.Store(&d)
+}
+
+const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// run starts the loops and hands them the listener's connections until ln
+// is closed; it returns when the loops have stopped.
+func (e *loopEngine) run(ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() {
+		errc <- gnet.Run(e, "unix://"+filepath.Join(e.dir, "gnet.sock"),
+			gnet.WithMulticore(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithLoadBalancing(gnet.LeastConnections), gnet.WithLogger(gnetLogger{e.s}),
+			gnet.WithTicker(true))
+	}()
+	select {
+	case <-e.booted:
+	case err := <-errc:
+		os.RemoveAll(e.dir)
+		return fmt.Errorf("starting the event loops: %w", err)
+	}
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if _, err := e.eng.Register(gnet.NewNetConnContext(context.Background(), c)); err != nil {
+			c.Close()
+		}
+	}
+}
+
+// stop waits until no request is being served or ctx ends, then stops the
+// loops, closing every connection.
+func (e *loopEngine) stop(ctx context.Context) error {
+	var err error
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for e.active.Load() > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-t.C:
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e.eng.Stop(sctx) //nolint:errcheck // the loops are gone either way
+	os.RemoveAll(e.dir)
+	return err
+}
+
+func (e *loopEngine) OnBoot(eng gnet.Engine) gnet.Action {
+	e.eng = eng
+	return gnet.None
+}
+
+// OnTick sweeps every loop, on that loop: deadlines, timeouts, idle
+// connections, the drain. Its first call, once the loops run (OnBoot comes
+// before), lets run hand them connections.
+func (e *loopEngine) OnTick() (time.Duration, gnet.Action) {
+	e.bootOnce.Do(func() { close(e.booted) })
+	now := time.Now()
+	if d := *e.date.Load(); string(d) != now.UTC().Format(http1Date) {
+		e.setDate(now)
+	}
+	e.mu.Lock()
+	for el, ls := range e.loops {
+		el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck // the engine is stopping
+			ls.sweep(time.Now())
+			return nil
+		}))
+	}
+	e.mu.Unlock()
+	return 100 * time.Millisecond, gnet.None
+}
+
+func (e *loopEngine) state(c gnet.Conn) *loopState {
+	el := c.EventLoop()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ls := e.loops[el]
+	if ls == nil {
+		ls = &loopState{e: e, el: el, clients: map[*clientConn]struct{}{}, idle: map[string][]*upConn{},
+			ups: map[*upConn]struct{}{}}
+		// Large enough for any header the limits allow: fasthttp's header
+		// parser fails on a header its reader cannot hold whole.
+		ls.br = bufio.NewReaderSize(&ls.rd, max(e.s.opts.MaxHeaderBytes, 64<<10)+4096)
+		ls.bw = bufio.NewWriterSize(&ls.out, 16<<10)
+		e.loops[el] = ls
+	}
+	return ls
+}
+
+func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if up, ok := c.Context().(*upConn); ok {
+		up.c = c
+		up.ls.ups[up] = struct{}{}
+		if cc := up.owner; cc != nil {
+			cc.send(up)
+		} else {
+			up.release()
+		}
+		return nil, gnet.None
+	}
+	ls := e.state(c)
+	cc := &clientConn{c: c, ls: ls, since: time.Now()}
+	cc.ctx.Init2(addrConn{local: c.LocalAddr(), remote: c.RemoteAddr()}, fasthttpLogger{e.s.log}, false)
+	c.SetContext(cc)
+	ls.clients[cc] = struct{}{}
+	return nil, gnet.None
+}
+
+func (e *loopEngine) OnTraffic(c gnet.Conn) gnet.Action {
+	switch v := c.Context().(type) {
+	case *clientConn:
+		v.process()
+	case *upConn:
+		v.read()
+	}
+	return gnet.None
+}
+
+func (e *loopEngine) OnClose(c gnet.Conn, err error) gnet.Action {
+	switch v := c.Context().(type) {
+	case *clientConn:
+		// A request in progress finishes (its upstream answer), and its
+		// answer is dropped.
+		v.closed = true
+		delete(v.ls.clients, v)
+	case *upConn:
+		v.closed(err)
+	}
+	return gnet.None
+}
+
+// process reads and serves the requests in the connection's buffer, one
+// at a time.
+func (cc *clientConn) process() {
+	if cc.inProcess {
+		return // respond, from a request served in the loop below
+	}
+	cc.inProcess = true
+	defer func() { cc.inProcess = false }()
+	for !cc.busy && !cc.closed {
+		buf, _ := cc.c.Peek(-1)
+		if len(buf) == 0 {
+			return
+		}
+		if !cc.reading {
+			// A request's first byte: its header's time starts.
+			cc.reading, cc.since = true, time.Now()
+		}
+		if !cc.next(buf) {
+			return
+		}
+	}
+}
+
+// next parses the request at the start of buf and serves it once it is
+// whole; false when it is not yet, or the connection is done.
+func (cc *clientConn) next(buf []byte) bool {
+	s := cc.ls.e.s
+	req := &cc.ctx.Request
+	if cc.hdr == 0 {
+		// Empty lines before a request line are ignored (RFC 9112 §2.2).
+		skip := 0
+		for skip+1 < len(buf) && buf[skip] == '\r' && buf[skip+1] == '\n' {
+			skip += 2
+		}
+		if skip > 0 {
+			cc.c.Discard(skip) //nolint:errcheck // what Peek returned is there
+			buf = buf[skip:]
+		}
+		if len(buf) == 0 {
+			cc.reading = false
+			return false
+		}
+		end := bytes.Index(buf, crlfcrlf)
+		if (end < 0 && len(buf) > s.opts.MaxHeaderBytes) || end+4 > s.opts.MaxHeaderBytes {
+			cc.refuse(problem.HeaderTooLarge, fmt.Sprintf("the request line and header exceed %d bytes", s.opts.MaxHeaderBytes))
+			return false
+		}
+		if end < 0 {
+			return false
+		}
+		cc.ls.rd.Reset(buf[:end+4])
+		cc.ls.br.Reset(&cc.ls.rd)
+		if err := req.Header.Read(cc.ls.br); err != nil {
+			cc.refuse(problem.BadRequest, "the request could not be parsed")
+			return false
+		}
+		// The body's time starts with the header in.
+		cc.hdr, cc.since = end+4, time.Now()
+	}
+	limit := s.gw.Load().MaxBody()
+	switch cl := req.Header.ContentLength(); {
+	case cl > 0:
+		if int64(cl) > limit {
+			cc.refuse(problem.BodyTooLarge, fmt.Sprintf("the body is %d bytes; no operation accepts more than %d", cl, limit))
+			return false
+		}
+		if len(buf) < cc.hdr+cl {
+			if cl > loopBody {
+				cc.streamRequest()
+				return false
+			}
+			cc.maybeContinue()
+			return false
+		}
+		req.SetBody(buf[cc.hdr : cc.hdr+cl])
+		cc.c.Discard(cc.hdr + cl) //nolint:errcheck
+	case cl == -1: // chunked
+		body, n, done, err := decodeChunked(cc.ls.chunked[:0], buf[cc.hdr:], max(int(limit), loopBody))
+		cc.ls.chunked = body
+		switch {
+		case errors.Is(err, errTooLarge):
+			if int64(loopBody) > limit {
+				cc.refuse(problem.BodyTooLarge, fmt.Sprintf("the body is larger than any operation accepts (%d bytes)", limit))
+			} else {
+				cc.streamRequest()
+			}
+			return false
+		case err != nil:
+			cc.refuse(problem.BadRequest, "reading the body: "+err.Error())
+			return false
+		case !done:
+			if len(buf)-cc.hdr > loopBody {
+				cc.streamRequest()
+				return false
+			}
+			cc.maybeContinue()
+			return false
+		}
+		// The header still says chunked, for the gateway's framing checks;
+		// what goes upstream has a Content-Length (Request.Write).
+		req.SetBody(body)
+		cc.c.Discard(cc.hdr + n) //nolint:errcheck
+	default:
+		cc.c.Discard(cc.hdr) //nolint:errcheck
+	}
+	cc.hdr, cc.reading = 0, false
+	cc.serve()
+	return true
+}
+
+// maybeContinue answers Expect: 100-continue once the header is in and the
+// body is not.
+func (cc *clientConn) maybeContinue() {
+	if !cc.sentContinue && cc.ctx.Request.MayContinue() {
+		cc.sentContinue = true
+		cc.c.Write([]byte("HTTP/1.1 100 Continue\r\n\r\n")) //nolint:errcheck // a closed connection ends the request
+	}
+}
+
+// refuse answers a request the engine could not read, and closes.
+func (cc *clientConn) refuse(reason problem.Reason, detail string) {
+	cc.busy = true
+	writeProblem(&cc.ctx, reason, detail)
+	cc.ls.e.s.metrics.Rejection(reason.Slug).Inc()
+	cc.ctx.SetConnectionClose()
+	cc.ls.e.active.Add(1)
+	cc.respond()
+}
+
+// serve runs the parsed request through the gateway.
+func (cc *clientConn) serve() {
+	e := cc.ls.e
+	cc.busy = true
+	e.active.Add(1)
+	g := e.s.gw.Load()
+	var out gateway.Outcome
+	if !cc.guard(func() { out = g.ServeAsync(&cc.ctx, cc) }) {
+		cc.respond()
+		return
+	}
+	switch out {
+	case gateway.Answered:
+		cc.respond()
+	case gateway.Waits:
+		// Served as the fasthttp engine serves, with the connection.
+		cc.handOff(func(conn net.Conn, _ []byte) {
+			s := cc.ls.e.s
+			defer e.active.Add(-1)
+			s.handle(&cc.ctx)
+			cc.writeOut(conn)
+		})
+	}
+}
+
+// streamRequest hands the connection, its request not yet read, to the
+// fasthttp engine, which streams the body.
+func (cc *clientConn) streamRequest() {
+	cc.busy = true
+	cc.hdr, cc.reading = 0, false
+	cc.ctx.Request.Reset()
+	cc.handOff(nil)
+}
+
+// handOff takes the connection off the loop and serves it on the fasthttp
+// engine: first, when set, finishes the request in progress on it, and the
+// bytes the loop had read and not used are read again by the engine. The
+// hand-off waits until the answers written so far are out.
+func (cc *clientConn) handOff(first func(conn net.Conn, rest []byte)) {
+	if first == nil {
+		first = func(net.Conn, []byte) {}
+	}
+	cc.busy = true
+	cc.handoff = first
+	if cc.c.OutboundBuffered() == 0 {
+		cc.doHandOff()
+	} // else sweep tries again
+}
+
+func (cc *clientConn) doHandOff() {
+	first := cc.handoff
+	cc.handoff = nil
+	fd, err := cc.c.Dup()
+	var conn net.Conn
+	if err == nil {
+		f := os.NewFile(uintptr(fd), "client")
+		conn, err = net.FileConn(f)
+		f.Close()
+	}
+	if err != nil {
+		cc.ls.e.s.log.Warn("handing a connection to the fasthttp engine failed", "error", err)
+		cc.closed = true
+		cc.c.Close() //nolint:errcheck
+		return
+	}
+	buf, _ := cc.c.Peek(-1)
+	rest := bytes.Clone(buf)
+	cc.handedOff, cc.closed = true, true
+	delete(cc.ls.clients, cc)
+	cc.c.SetContext(nil)
+	cc.c.Close() //nolint:errcheck // the socket lives on in conn
+	s := cc.ls.e.s
+	go func() {
+		first(conn, rest)
+		if cc.ctx.Response.ConnectionClose() || cc.ctx.Request.Header.ConnectionClose() || s.draining.Load() {
+			conn.Close()
+			return
+		}
+		s.http.ServeConn(&prefixConn{Conn: conn, rest: rest}) //nolint:errcheck // the connection's end
+	}()
+}
+
+// writeOut writes the response of cc.ctx on conn, streaming a body stream,
+// as the loop's respond does.
+func (cc *clientConn) writeOut(conn net.Conn) {
+	req, resp := &cc.ctx.Request, &cc.ctx.Response
+	if req.Header.ConnectionClose() || cc.ls.e.s.draining.Load() {
+		resp.SetConnectionClose()
+	}
+	if req.Header.IsHead() {
+		resp.SkipBody = true
+	}
+	resp.Header.SetBytesV("Date", *cc.ls.e.date.Load())
+	resp.Header.SetNoDefaultContentType(true)
+	conn.SetWriteDeadline(time.Now().Add(cc.ls.e.s.opts.WriteTimeout)) //nolint:errcheck
+	bw := bufio.NewWriterSize(conn, 16<<10)
+	if resp.Write(bw) != nil || bw.Flush() != nil {
+		resp.SetConnectionClose()
+	}
+	resp.CloseBodyStream()             //nolint:errcheck
+	conn.SetWriteDeadline(time.Time{}) //nolint:errcheck
+}
+
+// prefixConn is a connection whose first bytes were read already.
+type prefixConn struct {
+	net.Conn
+	rest []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.rest) > 0 {
+		n := copy(b, p.rest)
+		p.rest = p.rest[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}
+
+// guard runs f, turning a panic (a gwc bug) into a 500 as the fasthttp
+// engine's handler does; false when f panicked.
+func (cc *clientConn) guard(f func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s := cc.ls.e.s
+			s.log.Error("panic serving a request", "panic", fmt.Sprint(v), "method", string(cc.ctx.Method()),
+				"path", string(cc.ctx.Request.URI().PathOriginal()))
+			writeProblem(&cc.ctx, problem.InternalError, "the gateway failed on this request")
+			cc.ctx.SetConnectionClose()
+			s.internal.Inc()
+			cc.x, cc.up = nil, nil
+			ok = false
+		}
+	}()
+	f()
+	return true
+}
+
+// Send implements gateway.Sender: on a pooled idle connection to x's
+// target, or a new one.
+func (cc *clientConn) Send(x *gateway.Exchange) {
+	cc.x = x
+	cc.deadline = x.Deadline()
+	cc.retried = false
+	cc.dispatch(false)
+}
+
+// dispatch sends cc.x on a connection; fresh asks for a new one.
+func (cc *clientConn) dispatch(fresh bool) {
+	ls := cc.ls
+	addr := cc.x.Addr()
+	if !fresh {
+		if idle := ls.idle[addr]; len(idle) > 0 {
+			up := idle[len(idle)-1]
+			ls.idle[addr] = idle[:len(idle)-1]
+			up.owner = cc
+			cc.reused = true
+			cc.send(up)
+			return
+		}
+	}
+	cc.reused = false
+	up := &upConn{ls: ls, addr: addr, owner: cc}
+	cc.up = up
+	timeout := min(time.Until(cc.deadline), 10*time.Second)
+	go func() {
+		c, err := net.DialTimeout("tcp", addr, max(timeout, time.Millisecond))
+		if err == nil {
+			_, err = ls.el.Enroll(gnet.NewContext(context.Background(), up), c)
+			if err != nil {
+				c.Close()
+			}
+		}
+		if err != nil {
+			ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck
+				if cc := up.owner; cc != nil {
+					up.owner = nil
+					cc.answered(err)
+				}
+				return nil
+			}))
+		}
+	}()
+}
+
+// send writes the request on up.
+func (cc *clientConn) send(up *upConn) {
+	cc.up = up
+	up.hdr, up.cl, up.head, up.got = 0, 0, false, false
+	req := cc.x.Request()
+	req.URI().DisablePathNormalizing = true
+	ls := cc.ls
+	ls.out.Reset()
+	ls.bw.Reset(&ls.out)
+	err := req.Write(ls.bw)
+	if err == nil {
+		err = ls.bw.Flush()
+	}
+	if err == nil {
+		_, err = up.c.Write(ls.out.Bytes())
+	}
+	if err != nil {
+		up.owner = nil
+		up.c.Close() //nolint:errcheck
+		cc.answered(err)
+	}
+}
+
+// answered finishes an attempt: the answer is in the response, or err.
+func (cc *clientConn) answered(err error) {
+	cc.up = nil
+	x := cc.x
+	var again bool
+	if !cc.guard(func() { again = x.Answered(err) }) {
+		cc.respond()
+		return
+	}
+	if again {
+		cc.retried = false
+		cc.dispatch(false)
+		return
+	}
+	cc.x = nil
+	cc.respond()
+}
+
+// respond writes the response and goes on to the next request.
+func (cc *clientConn) respond() {
+	e := cc.ls.e
+	defer e.active.Add(-1)
+	req, resp := &cc.ctx.Request, &cc.ctx.Response
+	keep := !req.Header.ConnectionClose() && !resp.ConnectionClose() && !e.s.draining.Load() && !cc.closed
+	http10 := !req.Header.IsHTTP11()
+	if http10 && keep {
+		// HTTP/1.0 keeps the connection only when asked to.
+		keep = bytes.EqualFold(req.Header.Peek("Connection"), []byte("keep-alive"))
+	}
+	if !keep {
+		resp.SetConnectionClose()
+	} else if http10 {
+		resp.Header.Set("Connection", "keep-alive")
+	}
+	if req.Header.IsHead() {
+		resp.SkipBody = true
+	}
+	resp.Header.SetBytesV("Date", *e.date.Load())
+	resp.Header.SetNoDefaultContentType(true)
+	if !cc.closed {
+		ls := cc.ls
+		ls.out.Reset()
+		ls.bw.Reset(&ls.out)
+		if err := resp.Write(ls.bw); err == nil && ls.bw.Flush() == nil {
+			cc.c.Write(ls.out.Bytes()) //nolint:errcheck // a failed write closes the connection
+		}
+	}
+	req.Reset()
+	resp.Reset()
+	cc.busy, cc.sentContinue, cc.since = false, false, time.Now()
+	if !keep {
+		cc.closed = true
+		cc.c.Close() //nolint:errcheck
+		return
+	}
+	cc.process()
+}
+
+// read reads the answer to the request up carries.
+func (up *upConn) read() {
+	cc := up.owner
+	buf, _ := up.c.Peek(-1)
+	if cc == nil || up.closing {
+		// An idle connection that speaks: nothing is asked of it.
+		up.c.Discard(len(buf)) //nolint:errcheck
+		up.close()
+		return
+	}
+	if len(buf) > 0 {
+		up.got = true
+	}
+	resp := cc.x.Response()
+	for up.hdr == 0 {
+		end := bytes.Index(buf, crlfcrlf)
+		if end < 0 {
+			if len(buf) > 64<<10 {
+				up.fail(errors.New("the upstream's answer header exceeds 64 KiB"))
+			}
+			return
+		}
+		ls := up.ls
+		ls.rd.Reset(buf[:end+4])
+		ls.br.Reset(&ls.rd)
+		if err := resp.Header.Read(ls.br); err != nil {
+			up.fail(fmt.Errorf("reading the upstream's answer: %w", err))
+			return
+		}
+		st := resp.Header.StatusCode()
+		if st >= 100 && st < 200 {
+			if st == fasthttp.StatusSwitchingProtocols {
+				up.fail(errors.New("the upstream switched protocols"))
+				return
+			}
+			// An interim answer: the final one follows.
+			up.c.Discard(end + 4) //nolint:errcheck
+			buf = buf[end+4:]
+			resp.Header.Reset()
+			continue
+		}
+		up.hdr = end + 4
+		up.cl = resp.Header.ContentLength()
+		up.head = cc.x.Request().Header.IsHead() || st == fasthttp.StatusNoContent || st == fasthttp.StatusNotModified
+	}
+	switch {
+	case up.head:
+		up.c.Discard(up.hdr) //nolint:errcheck
+		up.done(!resp.ConnectionClose())
+	case up.cl >= 0:
+		if up.cl > loopAnswer {
+			up.stream()
+			return
+		}
+		if len(buf) < up.hdr+up.cl {
+			return
+		}
+		resp.SetBody(buf[up.hdr : up.hdr+up.cl])
+		up.c.Discard(up.hdr + up.cl) //nolint:errcheck
+		up.done(!resp.ConnectionClose())
+	case up.cl == -1:
+		body, n, done, err := decodeChunked(up.ls.chunked[:0], buf[up.hdr:], loopAnswer)
+		up.ls.chunked = body
+		switch {
+		case err == nil && done:
+			resp.SetBody(body)
+			resp.Header.SetContentLength(len(body))
+			up.c.Discard(up.hdr + n) //nolint:errcheck
+			up.done(!resp.ConnectionClose())
+		case err == nil || errors.Is(err, errTooLarge):
+			// Not in whole: it streams, as it comes.
+			up.stream()
+		default:
+			up.fail(err)
+		}
+	default:
+		// Until the upstream closes: it streams.
+		up.stream()
+	}
+}
+
+// stream passes on an answer that is not in whole: the gateway finishes its
+// header, and the client's connection and this one go to the fasthttp
+// engine, which copies the body as it comes.
+func (up *upConn) stream() {
+	cc := up.owner
+	ls := up.ls
+	buf, _ := up.c.Peek(-1)
+	rest := bytes.Clone(buf[up.hdr:])
+	cl := up.cl
+	up.owner, up.closing = nil, true
+	delete(ls.ups, up)
+	fd, err := up.c.Dup()
+	var conn net.Conn
+	if err == nil {
+		f := os.NewFile(uintptr(fd), "upstream")
+		conn, err = net.FileConn(f)
+		f.Close()
+	}
+	up.c.SetContext(nil)
+	up.c.Close() //nolint:errcheck // the socket lives on in conn
+	if err != nil {
+		cc.answered(err)
+		return
+	}
+	cc.up = nil
+	x := cc.x
+	var again bool
+	if !cc.guard(func() { again = x.Answered(nil) }) {
+		conn.Close()
+		cc.respond()
+		return
+	}
+	if again {
+		conn.Close()
+		cc.retried = false
+		cc.dispatch(false)
+		return
+	}
+	cc.x = nil
+	var body io.Reader = &prefixConn{Conn: conn, rest: rest}
+	size := -1
+	switch {
+	case cl >= 0:
+		body, size = io.LimitReader(body, int64(cl)), cl
+	case cl == -1:
+		body = httputil.NewChunkedReader(bufio.NewReader(body))
+	}
+	resp := &cc.ctx.Response
+	resp.SetBodyStream(&answerBody{Reader: body, conn: conn}, size)
+	e := ls.e
+	cc.handOff(func(client net.Conn, _ []byte) {
+		defer e.active.Add(-1)
+		cc.writeOut(client)
+	})
+}
+
+// answerBody is a streamed answer's body; closing it closes its upstream
+// connection, which is not reused.
+type answerBody struct {
+	io.Reader
+	conn net.Conn
+}
+
+func (b *answerBody) Close() error { return b.conn.Close() }
+
+// done hands the whole answer on; keep returns the connection to the pool.
+func (up *upConn) done(keep bool) {
+	cc := up.owner
+	up.owner = nil
+	if keep {
+		up.release()
+	} else {
+		up.close()
+	}
+	cc.answered(nil)
+}
+
+// fail drops the connection and fails its request with err.
+func (up *upConn) fail(err error) {
+	cc := up.owner
+	up.owner = nil
+	up.close()
+	if cc != nil {
+		cc.answered(err)
+	}
+}
+
+// release puts an idle connection in its loop's pool.
+func (up *upConn) release() {
+	ls := up.ls
+	if idle := ls.idle[up.addr]; len(idle) < maxIdleUpstream && !ls.e.s.draining.Load() {
+		up.since = time.Now()
+		ls.idle[up.addr] = append(idle, up)
+		return
+	}
+	up.close()
+}
+
+func (up *upConn) close() {
+	if !up.closing {
+		up.closing = true
+		up.c.Close() //nolint:errcheck
+	}
+}
+
+// closed handles the upstream closing the connection.
+func (up *upConn) closed(err error) {
+	ls := up.ls
+	delete(ls.ups, up)
+	if idle := ls.idle[up.addr]; len(idle) > 0 {
+		for i, u := range idle {
+			if u == up {
+				ls.idle[up.addr] = append(idle[:i], idle[i+1:]...)
+				break
+			}
+		}
+	}
+	cc := up.owner
+	if cc == nil {
+		return
+	}
+	up.owner = nil
+	switch {
+	case up.hdr > 0 && up.cl == -2 && !up.head:
+		// The body ran to the close.
+		buf, _ := up.c.Peek(-1)
+		cc.x.Response().SetBody(buf[up.hdr:])
+		cc.answered(nil)
+	case !up.got && cc.reused && !cc.retried && cc.x.Idempotent():
+		// A pooled connection the upstream had closed: once more, on a
+		// fresh one, as fasthttp's client does for Serve.
+		cc.retried = true
+		cc.dispatch(true)
+	default:
+		if err == nil {
+			err = fasthttp.ErrConnectionClosed
+		}
+		cc.answered(err)
+	}
+}
+
+// sweep enforces, once a tick: upstream deadlines, header and body read
+// timeouts, idle timeouts, the drain, and the upstream pool's idle limit.
+func (ls *loopState) sweep(now time.Time) {
+	o := ls.e.s.opts
+	draining := ls.e.s.draining.Load()
+	for cc := range ls.clients {
+		switch {
+		case cc.handoff != nil:
+			if cc.c.OutboundBuffered() == 0 {
+				cc.doHandOff()
+			}
+		case cc.x != nil:
+			if now.After(cc.deadline) {
+				if up := cc.up; up != nil {
+					up.owner = nil
+					up.close()
+				}
+				cc.answered(fasthttp.ErrTimeout)
+			}
+		case cc.busy:
+		case cc.hdr > 0 && now.Sub(cc.since) > o.ReadTimeout,
+			cc.hdr == 0 && cc.reading && now.Sub(cc.since) > o.ReadHeaderTimeout:
+			cc.refuse(problem.RequestTimeout, "the request was not received in time")
+		case !cc.reading && (draining || now.Sub(cc.since) > o.IdleTimeout):
+			cc.closed = true
+			cc.c.Close() //nolint:errcheck
+		}
+	}
+	for addr, idle := range ls.idle {
+		keep := idle[:0]
+		for _, up := range idle {
+			if draining || now.Sub(up.since) > upstreamIdle {
+				up.close()
+			} else {
+				keep = append(keep, up)
+			}
+		}
+		ls.idle[addr] = keep
+	}
+}
+
+// addrConn is the net.Conn a loop connection's RequestCtx is bound to: its
+// addresses are the connection's; it is never read or written.
+type addrConn struct {
+	net.Conn
+	local, remote net.Addr
+}
+
+func (a addrConn) LocalAddr() net.Addr  { return a.local }
+func (a addrConn) RemoteAddr() net.Addr { return a.remote }
+
+// gnetLogger sends gnet's messages to the operational log at debug level.
+type gnetLogger struct{ s *Server }
+
+func (l gnetLogger) Debugf(format string, args ...any) { l.s.log.Debug(fmt.Sprintf(format, args...)) }
+func (l gnetLogger) Infof(format string, args ...any)  { l.s.log.Debug(fmt.Sprintf(format, args...)) }
+func (l gnetLogger) Warnf(format string, args ...any)  { l.s.log.Warn(fmt.Sprintf(format, args...)) }
+func (l gnetLogger) Errorf(format string, args ...any) { l.s.log.Error(fmt.Sprintf(format, args...)) }
+func (l gnetLogger) Fatalf(format string, args ...any) { l.s.log.Error(fmt.Sprintf(format, args...)) }
