@@ -77,8 +77,12 @@ type loopEngine struct {
 
 // loopState is what one event loop owns; only its goroutine touches it.
 type loopState struct {
-	e       *loopEngine
-	el      gnet.EventLoop
+	e  *loopEngine
+	el gnet.EventLoop
+	// current is the connection in OnTraffic; closeCurrent asks OnTraffic
+	// to close it when it returns.
+	current      gnet.Conn
+	closeCurrent bool
 	clients map[*clientConn]struct{}
 	idle    map[string][]*upConn // by target address
 	ups     map[*upConn]struct{} // every upstream connection, idle or not
@@ -109,6 +113,9 @@ type clientConn struct {
 	sentContinue bool
 	closed       bool
 	inProcess    bool
+	// keep: the client keeps the connection after this request; http10:
+	// it spoke HTTP/1.0.
+	keep, http10 bool
 
 	// x is the request with its upstream, on up; reused says up came from
 	// the idle pool, retried that the request was sent again on a fresh
@@ -274,13 +281,37 @@ func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 }
 
 func (e *loopEngine) OnTraffic(c gnet.Conn) gnet.Action {
+	var ls *loopState
 	switch v := c.Context().(type) {
 	case *clientConn:
+		ls = v.ls
+		ls.current = c
 		v.process()
 	case *upConn:
+		ls = v.ls
+		ls.current = c
 		v.read()
+	default:
+		return gnet.Close
+	}
+	ls.current = nil
+	if ls.closeCurrent {
+		ls.closeCurrent = false
+		return gnet.Close
 	}
 	return gnet.None
+}
+
+// detach closes c on the loop at once, without gnet reading from it again
+// (its socket, duplicated, lives on elsewhere): the connection in OnTraffic
+// is closed when OnTraffic returns, before any other read.
+func (ls *loopState) detach(c gnet.Conn) {
+	c.SetContext(nil)
+	if c == ls.current {
+		ls.closeCurrent = true
+		return
+	}
+	ls.el.Close(c) //nolint:errcheck // it is gone either way
 }
 
 func (e *loopEngine) OnClose(c gnet.Conn, err error) gnet.Action {
@@ -354,6 +385,11 @@ func (cc *clientConn) next(buf []byte) bool {
 		}
 		// The body's time starts with the header in.
 		cc.hdr, cc.since = end+4, time.Now()
+		// Whether the client keeps the connection, before the gateway
+		// strips Connection from what goes upstream.
+		cc.keep = !req.Header.ConnectionClose() &&
+			(req.Header.IsHTTP11() || bytes.EqualFold(req.Header.Peek("Connection"), []byte("keep-alive")))
+		cc.http10 = !req.Header.IsHTTP11()
 	}
 	limit := s.gw.Load().MaxBody()
 	switch cl := req.Header.ContentLength(); {
@@ -494,12 +530,11 @@ func (cc *clientConn) doHandOff() {
 	rest := bytes.Clone(buf)
 	cc.handedOff, cc.closed = true, true
 	delete(cc.ls.clients, cc)
-	cc.c.SetContext(nil)
-	cc.c.Close() //nolint:errcheck // the socket lives on in conn
+	cc.ls.detach(cc.c)
 	s := cc.ls.e.s
 	go func() {
 		first(conn, rest)
-		if cc.ctx.Response.ConnectionClose() || cc.ctx.Request.Header.ConnectionClose() || s.draining.Load() {
+		if cc.ctx.Response.ConnectionClose() || s.draining.Load() {
 			conn.Close()
 			return
 		}
@@ -510,15 +545,8 @@ func (cc *clientConn) doHandOff() {
 // writeOut writes the response of cc.ctx on conn, streaming a body stream,
 // as the loop's respond does.
 func (cc *clientConn) writeOut(conn net.Conn) {
-	req, resp := &cc.ctx.Request, &cc.ctx.Response
-	if req.Header.ConnectionClose() || cc.ls.e.s.draining.Load() {
-		resp.SetConnectionClose()
-	}
-	if req.Header.IsHead() {
-		resp.SkipBody = true
-	}
-	resp.Header.SetBytesV("Date", *cc.ls.e.date.Load())
-	resp.Header.SetNoDefaultContentType(true)
+	resp := &cc.ctx.Response
+	cc.finishHeader(cc.keep && !resp.ConnectionClose() && !cc.ls.e.s.draining.Load())
 	conn.SetWriteDeadline(time.Now().Add(cc.ls.e.s.opts.WriteTimeout)) //nolint:errcheck
 	bw := bufio.NewWriterSize(conn, 16<<10)
 	if resp.Write(bw) != nil || bw.Flush() != nil {
@@ -527,6 +555,25 @@ func (cc *clientConn) writeOut(conn net.Conn) {
 	resp.CloseBodyStream()             //nolint:errcheck
 	conn.SetWriteDeadline(time.Time{}) //nolint:errcheck
 }
+
+// finishHeader sets what the engine sets on every answer: HTTP/1.1, the
+// connection's fate, Date, no body for a HEAD.
+func (cc *clientConn) finishHeader(keep bool) {
+	req, resp := &cc.ctx.Request, &cc.ctx.Response
+	resp.Header.SetProtocol(http11)
+	if !keep {
+		resp.SetConnectionClose()
+	} else if cc.http10 {
+		resp.Header.Set("Connection", "keep-alive")
+	}
+	if req.Header.IsHead() {
+		resp.SkipBody = true
+	}
+	resp.Header.SetBytesV("Date", *cc.ls.e.date.Load())
+	resp.Header.SetNoDefaultContentType(true)
+}
+
+var http11 = []byte("HTTP/1.1")
 
 // prefixConn is a connection whose first bytes were read already.
 type prefixConn struct {
@@ -615,6 +662,9 @@ func (cc *clientConn) send(up *upConn) {
 	up.hdr, up.cl, up.head, up.got = 0, 0, false, false
 	req := cc.x.Request()
 	req.URI().DisablePathNormalizing = true
+	// HTTP/1.1 to the upstream whatever the client spoke, as nginx's
+	// proxy_http_version 1.1: the connection is kept.
+	req.Header.SetProtocolBytes(http11)
 	ls := cc.ls
 	ls.out.Reset()
 	ls.bw.Reset(&ls.out)
@@ -655,22 +705,8 @@ func (cc *clientConn) respond() {
 	e := cc.ls.e
 	defer e.active.Add(-1)
 	req, resp := &cc.ctx.Request, &cc.ctx.Response
-	keep := !req.Header.ConnectionClose() && !resp.ConnectionClose() && !e.s.draining.Load() && !cc.closed
-	http10 := !req.Header.IsHTTP11()
-	if http10 && keep {
-		// HTTP/1.0 keeps the connection only when asked to.
-		keep = bytes.EqualFold(req.Header.Peek("Connection"), []byte("keep-alive"))
-	}
-	if !keep {
-		resp.SetConnectionClose()
-	} else if http10 {
-		resp.Header.Set("Connection", "keep-alive")
-	}
-	if req.Header.IsHead() {
-		resp.SkipBody = true
-	}
-	resp.Header.SetBytesV("Date", *e.date.Load())
-	resp.Header.SetNoDefaultContentType(true)
+	keep := cc.keep && !resp.ConnectionClose() && !e.s.draining.Load() && !cc.closed
+	cc.finishHeader(keep)
 	if !cc.closed {
 		ls := cc.ls
 		ls.out.Reset()
@@ -789,8 +825,7 @@ func (up *upConn) stream() {
 		conn, err = net.FileConn(f)
 		f.Close()
 	}
-	up.c.SetContext(nil)
-	up.c.Close() //nolint:errcheck // the socket lives on in conn
+	up.ls.detach(up.c)
 	if err != nil {
 		cc.answered(err)
 		return

@@ -1,0 +1,239 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The loop engine runs the whole suite too (GWC_TEST_ENGINE=loop); these
+// tests are of what only it does itself: framing on a buffer, pipelining,
+// 100-continue, HTTP/1.0, its timeouts, pooled upstream connections, and
+// handing connections to the fasthttp engine.
+
+func startLoop(t *testing.T, up string, set func(*Options)) *testServer {
+	t.Helper()
+	return startServerWith(t, staticLoad(testBundle(up)), func(o *Options) {
+		o.Engine = EngineLoop
+		if set != nil {
+			set(o)
+		}
+	})
+}
+
+// answers reads n HTTP/1.1 answers from r, returning their status lines and
+// bodies.
+func answers(t *testing.T, r *bufio.Reader, n int) (status, bodies []string) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status = append(status, resp.Status)
+		bodies = append(bodies, string(b))
+	}
+	return status, bodies
+}
+
+func TestLoopPipelinedRequestsAnswerInOrder(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startLoop(t, up.URL, nil)
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// Four requests in one write, one of them with a chunked body, and one
+	// the gateway answers itself.
+	io.WriteString(c, "GET /api/items?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"+ //nolint:errcheck
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer: x\r\n\r\n"+
+		"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"+
+		"GET /api/items?n=4 HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	status, bodies := answers(t, bufio.NewReader(c), 4)
+	want := []string{"200 OK", "200 OK", "404 Not Found", "200 OK"}
+	for i := range want {
+		if status[i] != want[i] {
+			t.Errorf("answer %d: %s, want %s (%s)", i+1, status[i], want[i], bodies[i])
+		}
+	}
+	if !strings.Contains(bodies[0], `"URI":"/items?n=1"`) || !strings.Contains(bodies[3], `"URI":"/items?n=4"`) {
+		t.Errorf("answers out of order: %q, %q", bodies[0], bodies[3])
+	}
+	// The chunked body went upstream whole, with a Content-Length.
+	var seen recorded
+	for _, r := range up.since(0) {
+		if r.URI == "/upload" {
+			seen = r
+		}
+	}
+	if string(seen.Body) != "abcde" || seen.Header.Get("Content-Length") != "5" || seen.Header.Get("Transfer-Encoding") != "" {
+		t.Errorf("upstream got body %q, Content-Length %q, Transfer-Encoding %q", seen.Body, seen.Header.Get("Content-Length"),
+			seen.Header.Get("Transfer-Encoding"))
+	}
+}
+
+func TestLoopRequestInPieces(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startLoop(t, up.URL, nil)
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := "POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"name\":\"a\"}"
+	for i := 0; i < len(req); i += 7 {
+		io.WriteString(c, req[i:min(i+7, len(req))]) //nolint:errcheck
+		time.Sleep(2 * time.Millisecond)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	status, body := answers(t, bufio.NewReader(c), 1)
+	if status[0] != "201 Created" && status[0] != "200 OK" {
+		t.Fatalf("status %s: %s", status[0], body[0])
+	}
+	if got := string(up.last(t).Body); got != `{"name":"a"}` {
+		t.Errorf("upstream got %q", got)
+	}
+}
+
+func TestLoopExpectContinue(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startLoop(t, up.URL, nil)
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n") //nolint:errcheck
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))                                                             //nolint:errcheck
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil || line != "HTTP/1.1 100 Continue\r\n" {
+		t.Fatalf("first line %q, %v; want 100 Continue before the body", line, err)
+	}
+	r.ReadString('\n')         //nolint:errcheck // the empty line
+	io.WriteString(c, "hello") //nolint:errcheck
+	status, _ := answers(t, r, 1)
+	if status[0] != "200 OK" || string(up.last(t).Body) != "hello" {
+		t.Errorf("status %s, upstream got %q", status[0], up.last(t).Body)
+	}
+	if up.last(t).Header.Get("Expect") != "" {
+		t.Errorf("Expect went upstream")
+	}
+}
+
+func TestLoopHTTP10(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startLoop(t, up.URL, nil)
+	out, closed := raw(t, ts.Addr().String(), "GET /api/items HTTP/1.0\r\nHost: x\r\n\r\n", 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 200") || !closed {
+		t.Errorf("HTTP/1.0: closed %v, answer %q", closed, out)
+	}
+	// Keep-alive asked for: two answers on one connection.
+	out, _ = raw(t, ts.Addr().String(), "GET /api/items HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"+
+		"GET /api/items HTTP/1.0\r\nHost: x\r\n\r\n", 2*time.Second)
+	if n := strings.Count(out, "HTTP/1.1 200"); n != 2 || !strings.Contains(out, "Connection: keep-alive") {
+		t.Errorf("HTTP/1.0 keep-alive: %d answers: %q", n, out)
+	}
+}
+
+func TestLoopTimeouts(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startLoop(t, up.URL, func(o *Options) {
+		o.ReadHeaderTimeout, o.ReadTimeout, o.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 400*time.Millisecond
+	})
+	addr := ts.Addr().String()
+	// A header that never ends: 408, closed.
+	start := time.Now()
+	out, closed := raw(t, addr, "GET /api/items HTTP/1.1\r\nHost: x\r\nX-Slow: ", 3*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 408") || !closed {
+		t.Errorf("slow header: closed %v after %v, answer %q", closed, time.Since(start), out)
+	}
+	// A body that never comes.
+	out, closed = raw(t, addr, "POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", 3*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 408") || !closed {
+		t.Errorf("slow body: closed %v, answer %q", closed, out)
+	}
+	// An idle kept-alive connection is closed.
+	out, closed = raw(t, addr, "GET /api/items HTTP/1.1\r\nHost: x\r\n\r\n", 3*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 200") || !closed {
+		t.Errorf("idle: closed %v, answer %q", closed, out)
+	}
+	// The upstream's deadline: 504.
+	slow := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(time.Second) })
+	ts2 := startLoop(t, slow.URL, nil)
+	resp, _ := do(t, "GET", ts2.base+"/api/slow", nil)
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Errorf("slow upstream: status %d", resp.StatusCode)
+	}
+}
+
+func TestLoopPooledUpstreamClosedBetweenRequests(t *testing.T) {
+	// An upstream that closes every connection soon after answering,
+	// without saying so: the loop drops the closed connections from its pool
+	// (or, finding one dead as it sends, sends again on a fresh one).
+	var conns atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok") //nolint:errcheck
+	}))
+	up.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			conns.Add(1)
+		case http.StateIdle:
+			go func() { time.Sleep(20 * time.Millisecond); c.Close() }()
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	ts := startLoop(t, up.URL, nil)
+	for i := 0; i < 5; i++ {
+		resp, body := do(t, "GET", ts.base+"/api/items", nil)
+		if resp.StatusCode != 200 || string(body) != "ok" {
+			t.Fatalf("request %d: status %d: %s", i+1, resp.StatusCode, body)
+		}
+		time.Sleep(60 * time.Millisecond)
+	}
+	if n := conns.Load(); n < 5 {
+		t.Errorf("the upstream saw %d connections for 5 requests, each after the last was closed", n)
+	}
+}
+
+func TestLoopHandsLargeAnswersToFasthttpAndServesOn(t *testing.T) {
+	big := strings.Repeat("y", 3<<20)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/items" {
+			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+			io.WriteString(w, big) //nolint:errcheck
+			return
+		}
+		io.WriteString(w, "small") //nolint:errcheck
+	})
+	ts := startLoop(t, up.URL, nil)
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The large answer streams (the connection goes to the fasthttp
+	// engine), and the same connection then serves the next request.
+	io.WriteString(c, "GET /api/items HTTP/1.1\r\nHost: x\r\n\r\nGET /api/items/7 HTTP/1.1\r\nHost: x\r\n\r\n") //nolint:errcheck
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))                                                         //nolint:errcheck
+	status, bodies := answers(t, bufio.NewReader(c), 2)
+	if status[0] != "200 OK" || len(bodies[0]) != len(big) {
+		t.Errorf("large answer: %s, %d bytes", status[0], len(bodies[0]))
+	}
+	if status[1] != "200 OK" || bodies[1] != "small" {
+		t.Errorf("next answer: %s %q", status[1], bodies[1])
+	}
+}
