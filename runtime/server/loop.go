@@ -83,9 +83,9 @@ type loopState struct {
 	// to close it when it returns.
 	current      gnet.Conn
 	closeCurrent bool
-	clients map[*clientConn]struct{}
-	idle    map[string][]*upConn // by target address
-	ups     map[*upConn]struct{} // every upstream connection, idle or not
+	clients      map[*clientConn]struct{}
+	idle         map[string][]*upConn // by target address
+	ups          map[*upConn]struct{} // every upstream connection, idle or not
 	// scratch for parsing and writing
 	rd      bytes.Reader
 	br      *bufio.Reader
