@@ -139,8 +139,10 @@ func markScalars(n *node, seen map[*node]bool) {
 		return
 	}
 	seen[n] = true
+	// A format of numbers only (int32, int64, float, double) leaves strings
+	// alone: scalarValue applies it to a number.
 	n.scalar = !n.never && n.ref == nil && n.allOf == nil && n.anyOf == nil && n.oneOf == nil && n.not == nil &&
-		!n.hasConst && n.enum == nil && n.format == nil
+		!n.hasConst && n.enum == nil && (n.format == nil || n.format.str == nil)
 	for _, c := range []*node{n.ref, n.not, n.addl, n.items} {
 		markScalars(c, seen)
 	}
@@ -792,6 +794,9 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 // scalarValue is value's short path for a plain string or a number against
 // a scalar node; done is false for anything else, which value then walks.
 func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
+	if i >= len(w.data) {
+		return 0, 0, false
+	}
 	switch c := w.data[i]; {
 	case c == '"':
 		e, plain := w.str(i)
@@ -820,6 +825,9 @@ func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
 			return 0, unsure, true
 		}
 		if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && isIntegerLiteral(num)) {
+			return 0, fail, true
+		}
+		if n.format != nil && n.format.num != nil && !n.format.num(bstr(num)) {
 			return 0, fail, true
 		}
 		if n.numeric {
@@ -929,7 +937,13 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 			}
 		}
 		var r result
-		if sub != nil {
+		if sub != nil && sub.scalar && !w.bare {
+			// value's short path, without going through value.
+			var done bool
+			if e, r, done = w.scalarValue(sub, i); !done {
+				e, r = w.value(sub, i, depth+1)
+			}
+		} else if sub != nil {
 			e, r = w.value(sub, i, depth+1)
 		} else {
 			e = w.skip(i, depth+1)
@@ -1012,7 +1026,12 @@ func (w *walker) array(n *node, i, depth int) (int, result) {
 			}
 			var e int
 			var r result
-			if sub != nil {
+			if sub != nil && sub.scalar && !w.bare {
+				var done bool
+				if e, r, done = w.scalarValue(sub, i); !done {
+					e, r = w.value(sub, i, depth+1)
+				}
+			} else if sub != nil {
 				e, r = w.value(sub, i, depth+1)
 			} else if e = w.skip(i, depth+1); e < 0 {
 				r = unsure

@@ -15,6 +15,8 @@ var agreementSchemas = []string{
 	`{"type":"object","required":["r"],"additionalProperties":false}`,
 	`{"type":"object","properties":{"p":{"type":"string","pattern":"^[a-z0-9-]+$"},"q":{"pattern":"^[A-Z_]{2,4}$"},"r":{"pattern":"^.*$"},"i":{"format":"int64"},"j":{"format":"int32"},"d":{"format":"date-time"},"e":{"format":"date"},"s":{"type":"string","maxLength":12}}}`,
 	`{"type":"object","properties":{"items":{"type":"array","items":{"$ref":"#/$defs/I"}},"alias":{"$ref":"#/$defs/A"},"id":{"type":"string","pattern":"^ord_[0-9a-z]{3}$"},"loop":{"$ref":"#/$defs/L1"}},"$defs":{"A":{"$ref":"#/$defs/I"},"I":{"type":"object","required":["k"],"properties":{"k":{"type":"integer"},"next":{"$ref":"#/$defs/A"}}},"L1":{"$ref":"#/$defs/L2"},"L2":{"$ref":"#/$defs/L1"}}}`,
+	// Typed scalars with a number format, taken on the scalar short path.
+	`{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"type":"integer","format":"int32","minimum":1},"v":{"type":"number","format":"double","maximum":10},"w":{"type":["string","integer"],"format":"int64"}}}}`,
 }
 
 // agreementSeeds are instances, valid and not, for the schemas above.
@@ -33,6 +35,8 @@ var agreementSeeds = []string{
 	`{"alias":{"next":{"k":2}}}`, `{"id":"ord_a1z"}`, `{"id":"ord_A1z"}`, `{"id":"ord_é1z"}`, `{"id":"xord_a1z"}`,
 	`{"id":"ord_a1"}`, `{"loop":1}`,
 	`{"a":123456789012345678}`, `{"a":1234567890123456789}`, `{"a":-123456789012345678.5}`, `{"n":0.000}`,
+	`[{"id":1,"v":9.5,"w":"x"}]`, `[{"id":2147483648}]`, `[{"id":1.0,"w":9223372036854775808}]`, `[{"id":0}]`,
+	`[{"id":"7"}]`, `[{"id":7,"v":"9"}]`, `[{"id":7,"v":1e400}]`, `[{"id":7},{"id":-2147483649}]`, `[{"v":1}]`,
 }
 
 func agreement(t *testing.T, s *Schema, data []byte) {
