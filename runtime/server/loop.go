@@ -264,6 +264,10 @@ func (e *loopEngine) state(c gnet.Conn) *loopState {
 func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if up, ok := c.Context().(*upConn); ok {
 		up.c = c
+		if up.closing {
+			// Its request timed out while it was dialled.
+			return nil, gnet.Close
+		}
 		up.ls.ups[up] = struct{}{}
 		if cc := up.owner; cc != nil {
 			cc.send(up)
@@ -907,7 +911,9 @@ func (up *upConn) release() {
 func (up *upConn) close() {
 	if !up.closing {
 		up.closing = true
-		up.c.Close() //nolint:errcheck
+		if up.c != nil { // else still dialling: OnOpen closes it
+			up.c.Close() //nolint:errcheck
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -235,5 +236,43 @@ func TestLoopHandsLargeAnswersToFasthttpAndServesOn(t *testing.T) {
 	}
 	if status[1] != "200 OK" || bodies[1] != "small" {
 		t.Errorf("next answer: %s %q", status[1], bodies[1])
+	}
+}
+
+func TestLoopUpstreamThatNeverAccepts(t *testing.T) {
+	// A listener that never accepts, its queue full: connecting to it hangs
+	// or the request is never read. The request fails within its timeout
+	// (the dial's or the sweep's), and the loop goes on serving.
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	for i := 0; i < 3; i++ {
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			defer c.Close()
+		}
+	}
+	ts := startLoop(t, "http://"+addr, nil)
+	for i := 0; i < 2; i++ {
+		start := time.Now()
+		resp, body := do(t, "GET", ts.base+"/api/slow", nil)
+		if resp.StatusCode != http.StatusGatewayTimeout && resp.StatusCode != http.StatusBadGateway {
+			t.Fatalf("request %d: status %d after %v: %s", i+1, resp.StatusCode, time.Since(start), body)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("request %d took %v (the operation's timeout is 300ms)", i+1, d)
+		}
 	}
 }
