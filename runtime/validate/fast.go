@@ -69,10 +69,15 @@ type node struct {
 	// for a longer name), so that a short key is found by comparing words.
 	propWords []uint64
 	propLens  []uint8
-	propNodes []*node // nil for a required-only name
-	required  uint64  // bits of props that are required
-	addl      *node   // additionalProperties schema; nil: absent or true
-	addlFalse bool
+	// keyWords holds each of propNames of at most 7 plain bytes followed by
+	// its closing quote, as a little-endian word, and keyMasks the bytes
+	// that word covers (0 for a name that has none), so that a key is found
+	// and its end known by one comparison per name, before scanning it.
+	keyWords, keyMasks []uint64
+	propNodes          []*node // nil for a required-only name
+	required           uint64  // bits of props that are required
+	addl               *node   // additionalProperties schema; nil: absent or true
+	addlFalse          bool
 
 	// array
 	prefix             []*node
@@ -91,6 +96,9 @@ type node struct {
 	// applicator, enum, const or format): a plain string or a number is
 	// then checked on a short path.
 	scalar bool
+	// container is set when n has no applicator, enum, const or format: an
+	// object or an array it has keywords for is then walked at once.
+	container bool
 	// intBounds is set when every number keyword is an int64: integer
 	// instances are then checked without big.Rat. The bounds, in the order
 	// min, max, exMin, exMax, multipleOf; 0 where absent.
@@ -143,6 +151,8 @@ func markScalars(n *node, seen map[*node]bool) {
 	// alone: scalarValue applies it to a number.
 	n.scalar = !n.never && n.ref == nil && n.allOf == nil && n.anyOf == nil && n.oneOf == nil && n.not == nil &&
 		!n.hasConst && n.enum == nil && (n.format == nil || n.format.str == nil)
+	n.container = !n.never && n.ref == nil && n.allOf == nil && n.anyOf == nil && n.oneOf == nil && n.not == nil &&
+		!n.hasConst && n.enum == nil && n.format == nil
 	for _, c := range []*node{n.ref, n.not, n.addl, n.items} {
 		markScalars(c, seen)
 	}
@@ -151,6 +161,18 @@ func markScalars(n *node, seen map[*node]bool) {
 			markScalars(c, seen)
 		}
 	}
+}
+
+// plainName reports whether a property name is printable ASCII without a
+// quote or a backslash: the bytes of a JSON key that spells it without
+// escapes.
+func plainName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // onlyRef reports whether n is a bare "$ref" with no keyword beside it, so
@@ -379,6 +401,15 @@ func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
 				n.propWords[i], n.propLens[i] = binary.LittleEndian.Uint64(w[:]), uint8(len(name))
 			}
 		}
+		n.keyWords = make([]uint64, len(n.propNodes))
+		n.keyMasks = make([]uint64, len(n.propNodes))
+		for name, i := range n.props {
+			if len(name) <= 7 && plainName(name) {
+				var w [8]byte
+				copy(w[:], name+`"`)
+				n.keyWords[i], n.keyMasks[i] = binary.LittleEndian.Uint64(w[:]), 1<<(8*uint(len(name)+1))-1
+			}
+		}
 	}
 	if v, has := m["additionalProperties"]; has {
 		n.objectKeys = true
@@ -587,6 +618,20 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 	if n.scalar && !w.bare {
 		if e, r, done := w.scalarValue(n, i); done {
 			return e, r
+		}
+	}
+	if n.container && !w.bare {
+		// What the walk below comes to for an object or array n has
+		// keywords for, without its checks of scalars and applicators.
+		switch w.data[i] {
+		case '{':
+			if n.objectKeys && (n.types == 0 || n.types&tObject != 0) {
+				return w.object(n, i, depth)
+			}
+		case '[':
+			if (n.items != nil || n.prefix != nil || n.minItems >= 0 || n.maxItems >= 0) && (n.types == 0 || n.types&tArray != 0) {
+				return w.array(n, i, depth)
+			}
 		}
 	}
 	if n.never {
@@ -893,9 +938,17 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 			return 0, unsure
 		}
 		keyAt := i + 1
-		e, plain := w.str(i)
-		if e < 0 || !plain {
-			return 0, unsure // escaped or non-ASCII names are left to the full decode
+		idx, declared := n.keyAt(w.data, keyAt)
+		var e int
+		if declared {
+			e = keyAt + len(n.propNames[idx]) + 1
+		} else {
+			var plain bool
+			e, plain = w.str(i)
+			if e < 0 || !plain {
+				return 0, unsure // escaped or non-ASCII names are left to the full decode
+			}
+			idx, declared = n.propAt(w.data, keyAt, e-1-keyAt)
 		}
 		keyLen := e - 1 - keyAt
 		i = w.ws(e)
@@ -904,7 +957,7 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 		}
 		i = w.ws(i + 1)
 		var sub *node
-		if idx, declared := n.propAt(w.data, keyAt, keyLen); declared {
+		if declared {
 			if seen&(1<<idx) != 0 {
 				return 0, unsure // a duplicate name: encoding/json keeps the last
 			}
@@ -976,6 +1029,22 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 // maxLinearProps is the most declared names looked up by comparing them in
 // order, which beats hashing for a few short names.
 const maxLinearProps = 16
+
+// keyAt finds the declared name whose key starts at d[at] by its word of
+// name and closing quote; false when none has one that matches, which
+// leaves the key to be scanned.
+func (n *node) keyAt(d []byte, at int) (int, bool) {
+	if n.keyWords == nil || at+8 > len(d) {
+		return 0, false
+	}
+	w := binary.LittleEndian.Uint64(d[at:])
+	for i, m := range n.keyMasks {
+		if w&m == n.keyWords[i] && m != 0 {
+			return i, true
+		}
+	}
+	return 0, false
+}
 
 // propAt is prop for the key d[at:at+l]: a key of at most 8 bytes
 // with 8 bytes of the document from its start is compared as one word.
