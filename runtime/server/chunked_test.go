@@ -1,0 +1,79 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net/http/httputil"
+	"strings"
+	"testing"
+)
+
+func TestDecodeChunked(t *testing.T) {
+	tests := []struct {
+		name, in string
+		limit    int
+		body     string
+		n        int // 0: not done
+		err      error
+	}{
+		{"one chunk", "3\r\nabc\r\n0\r\n\r\n", 100, "abc", 13, nil},
+		{"two chunks, extension, trailer", "3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nT: v\r\n\r\nnext", 100, "abc0123456789", 38, nil},
+		{"upper-case hex", "B\r\nhello world\r\n0\r\n\r\n", 100, "hello world", 21, nil},
+		{"empty", "0\r\n\r\n", 100, "", 5, nil},
+		{"size line not in", "3", 100, "", 0, nil},
+		{"data not in", "3\r\nab", 100, "", 0, nil},
+		{"last chunk without its empty line", "0\r\n", 100, "", 0, nil},
+		{"trailer not ended", "0\r\nT: v\r\n", 100, "", 0, nil},
+		{"not hex", "g\r\nabc\r\n0\r\n\r\n", 100, "", 0, errChunked},
+		{"no size", "\r\nabc\r\n", 100, "", 0, errChunked},
+		{"bare LF", "3\nabc\r\n0\r\n\r\n", 100, "", 0, errChunked},
+		{"data not followed by CRLF", "3\r\nabcd\r\n0\r\n\r\n", 100, "", 0, errChunked},
+		{"size too long", "10000000000\r\n", 100, "", 0, errChunked},
+		{"over the limit", "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 8, "", 0, errTooLarge},
+		{"endless size line", strings.Repeat("1", maxChunkLine+1), 100, "", 0, errChunked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, n, done, err := decodeChunked(nil, []byte(tt.in), tt.limit)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("error %v, want %v", err, tt.err)
+			}
+			if err != nil {
+				return
+			}
+			if done != (tt.n > 0) || (done && (n != tt.n || string(body) != tt.body)) {
+				t.Errorf("done %v, n %d, body %q; want n %d, body %q", done, n, body, tt.n, tt.body)
+			}
+		})
+	}
+}
+
+// FuzzDecodeChunked checks decodeChunked against net/http's chunked reader:
+// what it decodes whole, the reader decodes the same from the same bytes,
+// and no input makes it panic.
+func FuzzDecodeChunked(f *testing.F) {
+	for _, s := range []string{"3\r\nabc\r\n0\r\n\r\n", "3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nT: v\r\n\r\n", "0\r\n\r\n",
+		"5\r\nhe", "ff\r\n", "1\r\na\r\n1\r\nb\r\n0\r\n\r\nGET / HTTP/1.1\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		body, n, done, err := decodeChunked(nil, in, 1<<20)
+		if err != nil || !done {
+			return
+		}
+		if n > len(in) {
+			t.Fatalf("consumed %d of %d bytes", n, len(in))
+		}
+		want, rerr := io.ReadAll(httputil.NewChunkedReader(bufio.NewReader(bytes.NewReader(in[:n]))))
+		if rerr != nil {
+			// net/http is stricter about some extensions and trailers; what
+			// it refuses, gwc need not accept the same way.
+			return
+		}
+		if !bytes.Equal(body, want) {
+			t.Fatalf("decoded %q, net/http %q", body, want)
+		}
+	})
+}
