@@ -58,6 +58,11 @@ const (
 	upstreamIdle    = 30 * time.Second
 )
 
+// maxOutbound is how much of a connection's answers the loop keeps
+// unwritten (a client that does not read) before it stops reading its next
+// requests; they are read again once half of it is out.
+const maxOutbound = 4 << 20
+
 type loopEngine struct {
 	gnet.BuiltinEventEngine
 	s        *Server
@@ -116,6 +121,11 @@ type clientConn struct {
 	// keep: the client keeps the connection after this request; http10:
 	// it spoke HTTP/1.0.
 	keep, http10 bool
+	// stalled: its answers are not read (over maxOutbound), so its requests
+	// are not either; outSince is since when answers have been waiting to
+	// be written (the write timeout).
+	stalled  bool
+	outSince time.Time
 
 	// x is the request with its upstream, on up; reused says up came from
 	// the idle pool, retried that the request was sent again on a fresh
@@ -340,6 +350,10 @@ func (cc *clientConn) process() {
 	cc.inProcess = true
 	defer func() { cc.inProcess = false }()
 	for !cc.busy && !cc.closed {
+		if cc.c.OutboundBuffered() > maxOutbound {
+			cc.stalled = true
+			return
+		}
 		buf, _ := cc.c.Peek(-1)
 		if len(buf) == 0 {
 			return
@@ -959,7 +973,23 @@ func (ls *loopState) sweep(now time.Time) {
 	o := ls.e.s.opts
 	draining := ls.e.s.draining.Load()
 	for cc := range ls.clients {
+		// Answers waiting to be written for longer than the write timeout:
+		// the client is not reading them.
+		if cc.c.OutboundBuffered() == 0 {
+			cc.outSince = time.Time{}
+		} else if cc.outSince.IsZero() {
+			cc.outSince = now
+		} else if now.Sub(cc.outSince) > o.WriteTimeout {
+			cc.closed = true
+			cc.c.Close() //nolint:errcheck
+			continue
+		}
 		switch {
+		case cc.stalled:
+			if cc.c.OutboundBuffered() <= maxOutbound/2 {
+				cc.stalled = false
+				cc.process()
+			}
 		case cc.handoff != nil:
 			if cc.c.OutboundBuffered() == 0 {
 				cc.doHandOff()

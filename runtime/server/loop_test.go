@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -274,5 +275,34 @@ func TestLoopUpstreamThatNeverAccepts(t *testing.T) {
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("request %d took %v (the operation's timeout is 300ms)", i+1, d)
 		}
+	}
+}
+
+func TestLoopClientThatDoesNotRead(t *testing.T) {
+	// A client pipelines requests for large answers and reads none: the
+	// loop stops reading its requests once a few MiB of answers wait, and
+	// closes the connection after the write timeout.
+	answer := strings.Repeat("z", 512<<10)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(answer)))
+		io.WriteString(w, answer) //nolint:errcheck
+	})
+	ts := startLoop(t, up.URL, func(o *Options) { o.WriteTimeout = 500 * time.Millisecond })
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go io.WriteString(c, strings.Repeat("GET /api/items HTTP/1.1\r\nHost: x\r\n\r\n", 200)) //nolint:errcheck
+	time.Sleep(1500 * time.Millisecond)
+	if n := up.count(); n >= 100 {
+		t.Errorf("the upstream got %d of the 200 requests of a client that reads nothing", n)
+	}
+	// Closed: reading gets what was written, then the end.
+	c.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	_, err = io.Copy(io.Discard, c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("the connection was not closed after the write timeout")
 	}
 }
