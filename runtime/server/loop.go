@@ -138,9 +138,10 @@ type clientConn struct {
 
 	// handoff, when set, waits for the connection's answers to be written
 	// out before the connection goes to the fasthttp engine; handedOff once
-	// it has.
-	handoff   func(net.Conn, []byte)
-	handedOff bool
+	// it has. handoffServes says it finishes a request counted in active.
+	handoff       func(net.Conn, []byte)
+	handedOff     bool
+	handoffServes bool
 }
 
 // upConn is one upstream connection.
@@ -427,15 +428,12 @@ func (cc *clientConn) next(buf []byte) bool {
 		req.SetBody(buf[cc.hdr : cc.hdr+cl])
 		cc.c.Discard(cc.hdr + cl) //nolint:errcheck
 	case cl == -1: // chunked
-		body, n, done, err := decodeChunked(cc.ls.chunked[:0], buf[cc.hdr:], max(int(limit), loopBody))
+		body, n, done, err := decodeChunked(cc.ls.chunked[:0], buf[cc.hdr:], int(limit))
 		cc.ls.chunked = body
 		switch {
 		case errors.Is(err, errTooLarge):
-			if int64(loopBody) > limit {
-				cc.refuse(problem.BodyTooLarge, fmt.Sprintf("the body is larger than any operation accepts (%d bytes)", limit))
-			} else {
-				cc.streamRequest()
-			}
+			// Past the limit is past every operation's max_body.
+			cc.refuse(problem.BodyTooLarge, fmt.Sprintf("the body is larger than any operation accepts (%d bytes)", limit))
 			return false
 		case err != nil:
 			cc.refuse(problem.BadRequest, "reading the body: "+err.Error())
@@ -495,6 +493,7 @@ func (cc *clientConn) serve() {
 		cc.respond()
 	case gateway.Waits:
 		// Served as the fasthttp engine serves, with the connection.
+		cc.handoffServes = true
 		cc.handOff(func(conn net.Conn, _ []byte) {
 			s := cc.ls.e.s
 			defer e.active.Add(-1)
@@ -540,6 +539,9 @@ func (cc *clientConn) doHandOff() {
 	}
 	if err != nil {
 		cc.ls.e.s.log.Warn("handing a connection to the fasthttp engine failed", "error", err)
+		if cc.handoffServes {
+			cc.ls.e.active.Add(-1) // its request is dropped with the connection
+		}
 		cc.closed = true
 		cc.c.Close() //nolint:errcheck
 		return
@@ -874,6 +876,7 @@ func (up *upConn) stream() {
 	resp := &cc.ctx.Response
 	resp.SetBodyStream(&answerBody{Reader: body, conn: conn}, size)
 	e := ls.e
+	cc.handoffServes = true
 	cc.handOff(func(client net.Conn, _ []byte) {
 		defer e.active.Add(-1)
 		cc.writeOut(client)
