@@ -697,7 +697,13 @@ func (cc *clientConn) send(up *upConn) {
 	}
 	if err != nil {
 		up.owner = nil
-		up.c.Close() //nolint:errcheck
+		up.close()
+		if cc.reused && !cc.retried && cc.x.Idempotent() {
+			// A pooled connection found dead as it was written to.
+			cc.retried = true
+			cc.dispatch(true)
+			return
+		}
 		cc.answered(err)
 	}
 }
