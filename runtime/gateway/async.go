@@ -27,7 +27,7 @@ type Sender interface {
 	// kept an answer from arriving by x.Deadline(): a *net.OpError of Op
 	// "dial" when no connection could be made, fasthttp.ErrTimeout past the
 	// deadline, any other error for a connection that failed or an answer
-	// it could not hold.
+	// it could not hold. Answered must not be called before Send returns.
 	Send(x *Exchange)
 }
 

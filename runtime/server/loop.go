@@ -704,7 +704,12 @@ func (cc *clientConn) send(up *upConn) {
 			cc.dispatch(true)
 			return
 		}
-		cc.answered(err)
+		// Not from here: send may run inside Send, inside ServeAsync, which
+		// must return before the request is finished.
+		cc.ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck // stopping: the connection is closed
+			cc.answered(err)
+			return nil
+		}))
 	}
 }
 
