@@ -866,6 +866,27 @@ func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
 			return 0, 0, false
 		}
 		num := w.data[i:e]
+		if v, neg, frac, plain := plainNumber(num); plain {
+			// The common literal, read once for every check.
+			if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && !frac) {
+				return 0, fail, true
+			}
+			if n.format != nil && n.format.num != nil && !n.format.num(bstr(num)) {
+				return 0, fail, true
+			}
+			if n.numeric {
+				r := ok
+				if n.intBounds {
+					r = intBoundsDecide(n, v, neg, frac)
+				} else {
+					r = numberCheck(n, num)
+				}
+				if r != ok {
+					return 0, r, true
+				}
+			}
+			return e, ok, true
+		}
 		if hugeNumber(num) {
 			return 0, unsure, true
 		}
@@ -1366,14 +1387,57 @@ func intBoundsCheck(n *node, num []byte) (result, bool) {
 	if j != len(num) {
 		return 0, false // an exponent
 	}
+	return intBoundsDecide(n, i, neg, fraction), true
+}
+
+// plainNumber reads a well-formed JSON number literal without an exponent
+// and with at most 18 integer digits (not huge, see hugeNumber): its
+// integer part (negative for a negative literal), its sign, and whether a
+// fraction digit is not zero. plain is false for any other literal.
+func plainNumber(num []byte) (i int64, neg, fraction, plain bool) {
+	if len(num) > maxNumberDigits {
+		return 0, false, false, false
+	}
+	j := 0
+	if j < len(num) && num[j] == '-' {
+		neg, j = true, 1
+	}
+	digits := 0
+	for ; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
+		i = i*10 + int64(num[j]-'0')
+		digits++
+	}
+	if digits == 0 || digits > 18 {
+		return 0, false, false, false
+	}
+	if neg {
+		i = -i
+	}
+	if j < len(num) && num[j] == '.' {
+		for j++; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
+			if num[j] != '0' {
+				fraction = true
+			}
+		}
+	}
+	if j != len(num) {
+		return 0, false, false, false // an exponent
+	}
+	return i, neg, fraction, true
+}
+
+// intBoundsDecide applies integer number keywords to a literal read as
+// intBoundsCheck reads it: i its integer part, neg its sign, fraction
+// whether it has a non-zero fraction digit.
+func intBoundsDecide(n *node, i int64, neg, fraction bool) result {
 	if !fraction {
 		// An integer.
 		if (n.min != nil && i < n.ints[0]) || (n.max != nil && i > n.ints[1]) ||
 			(n.exMin != nil && i <= n.ints[2]) || (n.exMax != nil && i >= n.ints[3]) ||
 			(n.multipleOf != nil && i%n.ints[4] != 0) {
-			return fail, true
+			return fail
 		}
-		return ok, true
+		return ok
 	}
 	fl := i
 	if neg {
@@ -1383,9 +1447,9 @@ func intBoundsCheck(n *node, num []byte) (result, bool) {
 	if (n.min != nil && fl < n.ints[0]) || (n.max != nil && fl >= n.ints[1]) ||
 		(n.exMin != nil && fl < n.ints[2]) || (n.exMax != nil && fl >= n.ints[3]) ||
 		n.multipleOf != nil {
-		return fail, true
+		return fail
 	}
-	return ok, true
+	return ok
 }
 
 // isIntegerLiteral reports whether a JSON number has an integral value, as
