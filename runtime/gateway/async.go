@@ -71,16 +71,7 @@ func (g *Gateway) ServeAsync(ctx *fasthttp.RequestCtx, send Sender) Outcome {
 // MaxBody is the largest request body an operation of g accepts (its
 // max_body, or DefaultMaxBody): an engine that reads bodies whole reads no
 // more.
-func (g *Gateway) MaxBody() int64 {
-	var m int64
-	for _, o := range g.ops {
-		m = max(m, o.maxBody)
-	}
-	if m == 0 {
-		return DefaultMaxBody
-	}
-	return m
-}
+func (g *Gateway) MaxBody() int64 { return g.maxBody }
 
 // Exchange is a request of ServeAsync's that is with its Sender.
 type Exchange struct {
@@ -90,7 +81,7 @@ type Exchange struct {
 }
 
 // Addr is where the request goes: the current attempt's target, host:port.
-func (x *Exchange) Addr() string { return proxy.DialAddr(x.target) }
+func (x *Exchange) Addr() string { return x.target.Addr }
 
 // Request is the request to send, ready to be written (Request.Write).
 func (x *Exchange) Request() *fasthttp.Request { return &x.r.ctx.Request }

@@ -92,6 +92,8 @@ type Gateway struct {
 	rejections map[string]metrics.Rejection
 	// clients are the request counters of the clients the secrets name.
 	clients map[string]*metrics.Client
+	// maxBody is the largest max_body of ops (MaxBody).
+	maxBody int64
 	cancel  context.CancelFunc
 	started atomic.Bool
 }
@@ -192,6 +194,12 @@ func New(bundles []*bundle.Bundle, prev *Gateway, cfg Config) (*Gateway, error) 
 			"operations", strings.Join(refused, ","), "schemes", strings.Join(reasons, "; "))
 	}
 	g.router = r
+	for _, o := range g.ops {
+		g.maxBody = max(g.maxBody, o.maxBody)
+	}
+	if g.maxBody == 0 {
+		g.maxBody = DefaultMaxBody
+	}
 	return g, nil
 }
 

@@ -85,7 +85,7 @@ func NewClients() *Clients { return &Clients{m: map[clientKey]*fasthttp.HostClie
 
 // client returns the HostClient of t, creating it on first use.
 func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClient, error) {
-	k := clientKey{t.URL.Scheme, hostPort(t), caFile}
+	k := clientKey{t.URL.Scheme, t.Addr, caFile}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if hc := c.m[k]; hc != nil {
@@ -124,21 +124,6 @@ func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClien
 	}
 	c.m[k] = hc
 	return hc, nil
-}
-
-// DialAddr is the target's dial address, host:port.
-func DialAddr(t *upstream.Target) string { return hostPort(t) }
-
-// hostPort is the target's dial address, with the scheme's default port when
-// the URL names none.
-func hostPort(t *upstream.Target) string {
-	if t.URL.Port() != "" {
-		return t.Host
-	}
-	if t.URL.Scheme == "https" {
-		return net.JoinHostPort(t.URL.Hostname(), "443")
-	}
-	return net.JoinHostPort(t.URL.Hostname(), "80")
 }
 
 // retryStale allows fasthttp's one internal retry only for a request that

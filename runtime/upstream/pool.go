@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -40,8 +41,9 @@ const (
 type Target struct {
 	// URL is the target's base URL; its path prefixes every request path.
 	URL *url.URL
-	// Host is URL.Host, ready for dialing and the Host header.
-	Host string
+	// Host is URL.Host, ready for the Host header; Addr is host:port to
+	// dial, with the scheme's default port when the URL names none.
+	Host, Addr string
 	// BasePath is URL.Path without its trailing slash.
 	BasePath string
 	Weight   int
@@ -109,7 +111,7 @@ func NewPool(u bundle.Upstream, opts Options) (*Pool, error) {
 		if tc.Weight < 0 {
 			return nil, fmt.Errorf("upstream %q: target %d has a negative weight", u.Name, i)
 		}
-		t := &Target{URL: pu, Host: pu.Host, BasePath: strings.TrimSuffix(pu.Path, "/"), Weight: tc.Weight}
+		t := &Target{URL: pu, Host: pu.Host, Addr: dialAddr(pu), BasePath: strings.TrimSuffix(pu.Path, "/"), Weight: tc.Weight}
 		if cb := u.CircuitBreaker; cb != nil {
 			t.breaker = breaker{failures: int64(cb.Failures), openFor: cb.OpenFor.D()}
 		}
@@ -370,4 +372,16 @@ func (p *Pool) InheritHealth(prev *Pool) {
 			}
 		}
 	}
+}
+
+// dialAddr is u's host:port, with the scheme's default port when u names
+// none.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
