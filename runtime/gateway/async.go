@@ -92,15 +92,6 @@ func (x *Exchange) Response() *fasthttp.Response { return &x.r.ctx.Response }
 // Deadline is when the answer must be in.
 func (x *Exchange) Deadline() time.Time { return x.attempts.Deadline() }
 
-// Idempotent reports whether the request can be sent again after the
-// connection it went out on failed before any answer (a pooled connection
-// the upstream had just closed): an idempotent method, or an
-// Idempotency-Key, as fasthttp's client decides for Serve.
-func (x *Exchange) Idempotent() bool {
-	req := x.Request()
-	return upstream.Idempotent(string(req.Header.Method())) || len(req.Header.Peek("Idempotency-Key")) > 0
-}
-
 // next starts an attempt; false when there is no target to take it, and
 // the request is answered.
 func (x *Exchange) next() bool {

@@ -134,10 +134,15 @@ func retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, r
 	if attempts >= 2 || !stale(err) {
 		return false, false
 	}
-	if upstream.Idempotent(string(req.Header.Method())) || len(req.Header.Peek("Idempotency-Key")) > 0 {
-		return false, true
-	}
-	return false, false
+	return false, Repeatable(req)
+}
+
+// Repeatable reports whether req may be sent again after the connection it
+// went out on failed before any answer (a pooled connection the upstream
+// had just closed): an idempotent method, or an Idempotency-Key, as Go's
+// http.Transport decides.
+func Repeatable(req *fasthttp.Request) bool {
+	return upstream.Idempotent(string(req.Header.Method())) || len(req.Header.Peek("Idempotency-Key")) > 0
 }
 
 func stale(err error) bool {

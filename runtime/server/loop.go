@@ -20,6 +20,7 @@ import (
 
 	"github.com/gwcdev/gwc/runtime/gateway"
 	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/proxy"
 )
 
 // The loop engine (Options.Engine "loop"): HTTP/1.1 on gnet's event loops,
@@ -90,7 +91,6 @@ type loopState struct {
 	closeCurrent bool
 	clients      map[*clientConn]struct{}
 	idle         map[string][]*upConn // by target address
-	ups          map[*upConn]struct{} // every upstream connection, idle or not
 	// scratch for parsing and writing
 	rd      bytes.Reader
 	br      *bufio.Reader
@@ -130,17 +130,15 @@ type clientConn struct {
 	// x is the request with its upstream, on up; reused says up came from
 	// the idle pool, retried that the request was sent again on a fresh
 	// connection after a pooled one failed before answering.
-	x        *gateway.Exchange
-	up       *upConn
-	deadline time.Time
-	reused   bool
-	retried  bool
+	x       *gateway.Exchange
+	up      *upConn
+	reused  bool
+	retried bool
 
 	// handoff, when set, waits for the connection's answers to be written
-	// out before the connection goes to the fasthttp engine; handedOff once
-	// it has. handoffServes says it finishes a request counted in active.
+	// out before the connection goes to the fasthttp engine;
+	// handoffServes says it finishes a request counted in active.
 	handoff       func(net.Conn, []byte)
-	handedOff     bool
 	handoffServes bool
 }
 
@@ -261,8 +259,7 @@ func (e *loopEngine) state(c gnet.Conn) *loopState {
 	defer e.mu.Unlock()
 	ls := e.loops[el]
 	if ls == nil {
-		ls = &loopState{e: e, el: el, clients: map[*clientConn]struct{}{}, idle: map[string][]*upConn{},
-			ups: map[*upConn]struct{}{}}
+		ls = &loopState{e: e, el: el, clients: map[*clientConn]struct{}{}, idle: map[string][]*upConn{}}
 		// Large enough for any header the limits allow: fasthttp's header
 		// parser fails on a header its reader cannot hold whole.
 		ls.br = bufio.NewReaderSize(&ls.rd, max(e.s.opts.MaxHeaderBytes, 64<<10)+4096)
@@ -279,7 +276,6 @@ func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 			// Its request timed out while it was dialled.
 			return nil, gnet.Close
 		}
-		up.ls.ups[up] = struct{}{}
 		if cc := up.owner; cc != nil {
 			cc.send(up)
 		} else {
@@ -530,13 +526,7 @@ func (cc *clientConn) handOff(first func(conn net.Conn, rest []byte)) {
 func (cc *clientConn) doHandOff() {
 	first := cc.handoff
 	cc.handoff = nil
-	fd, err := cc.c.Dup()
-	var conn net.Conn
-	if err == nil {
-		f := os.NewFile(uintptr(fd), "client")
-		conn, err = net.FileConn(f)
-		f.Close()
-	}
+	conn, err := dupConn(cc.c)
 	if err != nil {
 		cc.ls.e.s.log.Warn("handing a connection to the fasthttp engine failed", "error", err)
 		if cc.handoffServes {
@@ -548,7 +538,7 @@ func (cc *clientConn) doHandOff() {
 	}
 	buf, _ := cc.c.Peek(-1)
 	rest := bytes.Clone(buf)
-	cc.handedOff, cc.closed = true, true
+	cc.closed = true
 	delete(cc.ls.clients, cc)
 	cc.ls.detach(cc.c)
 	s := cc.ls.e.s
@@ -595,6 +585,18 @@ func (cc *clientConn) finishHeader(keep bool) {
 
 var http11 = []byte("HTTP/1.1")
 
+// dupConn is a net.Conn on a duplicate of c's socket, which lives on once
+// the loop closes c (detach).
+func dupConn(c gnet.Conn) (net.Conn, error) {
+	fd, err := c.Dup()
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "socket")
+	defer f.Close()
+	return net.FileConn(f)
+}
+
 // prefixConn is a connection whose first bytes were read already.
 type prefixConn struct {
 	net.Conn
@@ -633,7 +635,6 @@ func (cc *clientConn) guard(f func()) (ok bool) {
 // target, or a new one.
 func (cc *clientConn) Send(x *gateway.Exchange) {
 	cc.x = x
-	cc.deadline = x.Deadline()
 	cc.retried = false
 	cc.dispatch(false)
 }
@@ -655,7 +656,7 @@ func (cc *clientConn) dispatch(fresh bool) {
 	cc.reused = false
 	up := &upConn{ls: ls, addr: addr, owner: cc}
 	cc.up = up
-	timeout := min(time.Until(cc.deadline), 10*time.Second)
+	timeout := min(time.Until(cc.x.Deadline()), 10*time.Second)
 	go func() {
 		c, err := net.DialTimeout("tcp", addr, max(timeout, time.Millisecond))
 		if err == nil {
@@ -698,7 +699,7 @@ func (cc *clientConn) send(up *upConn) {
 	if err != nil {
 		up.owner = nil
 		up.close()
-		if cc.reused && !cc.retried && cc.x.Idempotent() {
+		if cc.reused && !cc.retried && proxy.Repeatable(cc.x.Request()) {
 			// A pooled connection found dead as it was written to.
 			cc.retried = true
 			cc.dispatch(true)
@@ -848,14 +849,7 @@ func (up *upConn) stream() {
 	rest := bytes.Clone(buf[up.hdr:])
 	cl := up.cl
 	up.owner, up.closing = nil, true
-	delete(ls.ups, up)
-	fd, err := up.c.Dup()
-	var conn net.Conn
-	if err == nil {
-		f := os.NewFile(uintptr(fd), "upstream")
-		conn, err = net.FileConn(f)
-		f.Close()
-	}
+	conn, err := dupConn(up.c)
 	up.ls.detach(up.c)
 	if err != nil {
 		cc.answered(err)
@@ -948,7 +942,6 @@ func (up *upConn) close() {
 // closed handles the upstream closing the connection.
 func (up *upConn) closed(err error) {
 	ls := up.ls
-	delete(ls.ups, up)
 	if idle := ls.idle[up.addr]; len(idle) > 0 {
 		for i, u := range idle {
 			if u == up {
@@ -968,7 +961,7 @@ func (up *upConn) closed(err error) {
 		buf, _ := up.c.Peek(-1)
 		cc.x.Response().SetBody(buf[up.hdr:])
 		cc.answered(nil)
-	case !up.got && cc.reused && !cc.retried && cc.x.Idempotent():
+	case !up.got && cc.reused && !cc.retried && proxy.Repeatable(cc.x.Request()):
 		// A pooled connection the upstream had closed: once more, on a
 		// fresh one, as fasthttp's client does for Serve.
 		cc.retried = true
@@ -1009,7 +1002,7 @@ func (ls *loopState) sweep(now time.Time) {
 				cc.doHandOff()
 			}
 		case cc.x != nil:
-			if now.After(cc.deadline) {
+			if now.After(cc.x.Deadline()) {
 				if up := cc.up; up != nil {
 					up.owner = nil
 					up.close()
