@@ -24,39 +24,24 @@ var (
 func decodeChunked(dst, src []byte, limit int) (out []byte, n int, done bool, err error) {
 	i := 0
 	for {
-		eol := bytes.IndexByte(src[i:], '\n')
-		if eol < 0 {
-			if len(src)-i > maxChunkLine {
-				return dst, 0, false, errChunked
-			}
-			return dst, 0, false, nil
+		line, next, more, err := crlfLine(src, i)
+		if more || err != nil {
+			return dst, 0, false, err
 		}
-		line := src[i : i+eol]
-		if len(line) == 0 || line[len(line)-1] != '\r' || eol > maxChunkLine {
-			return dst, 0, false, errChunked
-		}
-		line = line[:len(line)-1]
 		size, ok := chunkSize(line)
 		if !ok {
 			return dst, 0, false, errChunked
 		}
-		i += eol + 1
+		i = next
 		if size == 0 {
 			// Trailer fields, then the empty line.
 			for {
-				eol := bytes.IndexByte(src[i:], '\n')
-				if eol < 0 {
-					if len(src)-i > maxChunkLine {
-						return dst, 0, false, errChunked
-					}
-					return dst, 0, false, nil
+				field, next, more, err := crlfLine(src, i)
+				if more || err != nil {
+					return dst, 0, false, err
 				}
-				field := src[i : i+eol]
-				i += eol + 1
-				if len(field) == 0 || field[len(field)-1] != '\r' {
-					return dst, 0, false, errChunked
-				}
-				if len(field) == 1 {
+				i = next
+				if len(field) == 0 {
 					return dst, i, true, nil
 				}
 			}
@@ -74,6 +59,22 @@ func decodeChunked(dst, src []byte, limit int) (out []byte, n int, done bool, er
 		}
 		i += 2
 	}
+}
+
+// crlfLine returns the line starting at src[i], without its CRLF, and where
+// the next one starts; more when it is not whole yet. A line ended by a
+// bare LF, or longer than maxChunkLine, is errChunked.
+func crlfLine(src []byte, i int) (line []byte, next int, more bool, err error) {
+	eol := bytes.IndexByte(src[i:], '\n')
+	switch {
+	case eol < 0 && len(src)-i > maxChunkLine, eol > maxChunkLine:
+		return nil, 0, false, errChunked
+	case eol < 0:
+		return nil, 0, true, nil
+	case eol == 0 || src[i+eol-1] != '\r':
+		return nil, 0, false, errChunked
+	}
+	return src[i : i+eol-1], i + eol + 1, false, nil
 }
 
 // chunkSize parses a chunk-size line (hex, then optional extensions after

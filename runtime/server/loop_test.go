@@ -30,6 +30,17 @@ func startLoop(t *testing.T, up string, set func(*Options)) *testServer {
 	})
 }
 
+// dial opens a connection to ts, closed when the test ends.
+func dial(t *testing.T, ts *testServer) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // answers reads n HTTP/1.1 answers from r, returning their status lines and
 // bodies.
 func answers(t *testing.T, r *bufio.Reader, n int) (status, bodies []string) {
@@ -50,11 +61,7 @@ func answers(t *testing.T, r *bufio.Reader, n int) (status, bodies []string) {
 func TestLoopPipelinedRequestsAnswerInOrder(t *testing.T) {
 	up := newUpstream(t, nil)
 	ts := startLoop(t, up.URL, nil)
-	c, err := net.Dial("tcp", ts.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, ts)
 	// Four requests in one write, one of them with a chunked body, and one
 	// the gateway answers itself.
 	io.WriteString(c, "GET /api/items?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"+ //nolint:errcheck
@@ -88,11 +95,7 @@ func TestLoopPipelinedRequestsAnswerInOrder(t *testing.T) {
 func TestLoopRequestInPieces(t *testing.T) {
 	up := newUpstream(t, nil)
 	ts := startLoop(t, up.URL, nil)
-	c, err := net.Dial("tcp", ts.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, ts)
 	req := "POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"name\":\"a\"}"
 	for i := 0; i < len(req); i += 7 {
 		io.WriteString(c, req[i:min(i+7, len(req))]) //nolint:errcheck
@@ -111,11 +114,7 @@ func TestLoopRequestInPieces(t *testing.T) {
 func TestLoopExpectContinue(t *testing.T) {
 	up := newUpstream(t, nil)
 	ts := startLoop(t, up.URL, nil)
-	c, err := net.Dial("tcp", ts.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, ts)
 	io.WriteString(c, "POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n") //nolint:errcheck
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))                                                             //nolint:errcheck
 	r := bufio.NewReader(c)
@@ -222,11 +221,7 @@ func TestLoopHandsLargeAnswersToFasthttpAndServesOn(t *testing.T) {
 		io.WriteString(w, "small") //nolint:errcheck
 	})
 	ts := startLoop(t, up.URL, nil)
-	c, err := net.Dial("tcp", ts.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, ts)
 	// The large answer streams (the connection goes to the fasthttp
 	// engine), and the same connection then serves the next request.
 	io.WriteString(c, "GET /api/items HTTP/1.1\r\nHost: x\r\n\r\nGET /api/items/7 HTTP/1.1\r\nHost: x\r\n\r\n") //nolint:errcheck
@@ -288,11 +283,7 @@ func TestLoopClientThatDoesNotRead(t *testing.T) {
 		io.WriteString(w, answer) //nolint:errcheck
 	})
 	ts := startLoop(t, up.URL, func(o *Options) { o.WriteTimeout = 500 * time.Millisecond })
-	c, err := net.Dial("tcp", ts.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, ts)
 	go io.WriteString(c, strings.Repeat("GET /api/items HTTP/1.1\r\nHost: x\r\n\r\n", 200)) //nolint:errcheck
 	time.Sleep(1500 * time.Millisecond)
 	if n := up.count(); n >= 100 {
@@ -300,7 +291,7 @@ func TestLoopClientThatDoesNotRead(t *testing.T) {
 	}
 	// Closed: reading gets what was written, then the end.
 	c.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
-	_, err = io.Copy(io.Discard, c)
+	_, err := io.Copy(io.Discard, c)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Errorf("the connection was not closed after the write timeout")
