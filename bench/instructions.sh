@@ -9,7 +9,8 @@
 #   bench/instructions.sh                        # gwc (this checkout) and the prototype
 #   bench/instructions.sh 'old=/path/to/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'   # more candidates
 #
-# Settings: N=4000 requests (after 400 of warm-up), C=4 connections, BASE_PORT=18280. Needs valgrind and nginx
+# Settings: N=4000 requests (after 400 of warm-up), C=4 connections, BASE_PORT=18280; KEEP=DIR keeps the callgrind
+# output files there (for callgrind_annotate). Needs valgrind and nginx
 # (Debian packages; installed when missing, as root).
 set -euo pipefail
 N=${N:-4000}
@@ -108,7 +109,10 @@ count() {
 	# Callgrind cannot follow Go's signal handling through a graceful stop; the dump above has the counts.
 	kill -9 "$vp" 2>/dev/null || true
 	wait "$vp" 2>/dev/null || true
-	awk -v n="$N" '/^totals:/ { printf "%.0f", $2 / n }' "$(ls -t "$tmp"/cg."$name"."$mode".out.* | head -n1)"
+	local out
+	out=$(ls -t "$tmp"/cg."$name"."$mode".out.* | head -n1)
+	[ -z "${KEEP:-}" ] || { mkdir -p "$KEEP" && cp "$out" "$KEEP/$name.$mode.out"; }
+	awk -v n="$N" '/^totals:/ { printf "%.0f", $2 / n }' "$out"
 }
 
 echo "| target | GET instructions/request | POST 1 KB instructions/request | chain instructions/request |"
