@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/header"
 )
 
 // apiKey checks an apiKey scheme: a key in a header, a query parameter or a
@@ -22,6 +23,7 @@ import (
 type apiKey struct {
 	in    string // header, query or cookie
 	name  string
+	hname []byte                       // name, canonical, for a header
 	keys  map[[sha256.Size]byte]string // digest → client
 	chall string
 }
@@ -34,7 +36,7 @@ func newAPIKey(sc *bundle.SecurityScheme, resolve Resolver) (*apiKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys %s: %w", sc.Keys, err)
 	}
-	k := &apiKey{in: sc.In, name: sc.ParamName, keys: map[[sha256.Size]byte]string{}}
+	k := &apiKey{in: sc.In, name: sc.ParamName, hname: header.Canonical(sc.ParamName), keys: map[[sha256.Size]byte]string{}}
 	entries := strings.FieldsFunc(string(data), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
 	for n, entry := range entries {
 		entry = strings.TrimSpace(entry)
@@ -68,7 +70,7 @@ func newAPIKey(sc *bundle.SecurityScheme, resolve Resolver) (*apiKey, error) {
 func (k *apiKey) credential(req *fasthttp.Request) []byte {
 	switch k.in {
 	case "header":
-		return req.Header.Peek(k.name)
+		return req.Header.PeekCanonical(k.hname)
 	case "query":
 		return req.URI().QueryArgs().Peek(k.name)
 	default:

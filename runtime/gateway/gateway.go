@@ -35,6 +35,7 @@ import (
 	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/bundle"
 	"github.com/gwcdev/gwc/runtime/cache"
+	"github.com/gwcdev/gwc/runtime/header"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
@@ -467,7 +468,7 @@ func (g *Gateway) route(r *request) *operation {
 		ctx.SetConnectionClose() // after fail, which resets the response
 		return nil
 	}
-	r.hop = check.Hop
+	r.hop, r.expect = check.Hop, check.Expect
 	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		r.peer = ip.Unmap()
 	}
@@ -513,7 +514,7 @@ func (a *api) trustedPeer(ip netip.Addr) bool {
 
 // finish records the request in the metrics and the access log.
 func (g *Gateway) finish(r *request) {
-	r.ctx.Response.Header.SetBytesV("X-Request-Id", r.id)
+	r.ctx.Response.Header.SetCanonical(header.XRequestID, r.id)
 	if r.limited {
 		r.setLimitHeaders()
 	}

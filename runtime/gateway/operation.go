@@ -10,6 +10,7 @@ import (
 
 	"github.com/gwcdev/gwc/runtime/auth"
 	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/header"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
@@ -417,14 +418,16 @@ func (o *operation) forward(r *request) {
 	path := r.upPath
 
 	proxy.StripRequestHop(&req.Header, r.hop)
-	// gwc has answered any Expect: 100-continue itself, and sends the body.
-	req.Header.Del("Expect")
+	if r.expect {
+		// gwc has answered any Expect: 100-continue itself, and sends the body.
+		req.Header.Del("Expect")
+	}
 	proto := "http"
 	if ctx.IsTLS() {
 		proto = "https"
 	}
 	proxy.SetForwarded(&req.Header, proxy.Forwarded{Peer: r.peer, Trusted: r.trusted, Proto: proto}, host)
-	req.Header.SetBytesV("X-Request-Id", r.id)
+	req.Header.SetCanonical(header.XRequestID, r.id)
 	if o.reqT != nil {
 		o.reqT.apply(&req.Header, r)
 	}
@@ -458,6 +461,7 @@ func (o *operation) forward(r *request) {
 		// An engine sending without blocking: it calls Answered.
 		x := &r.exchange
 		o.up.Begin(&x.attempts, req, path, r.query, deadline, replayable)
+		x.attempts.HeaderOnly()
 		if x.next() {
 			r.pending = true
 			r.sender.Send(x)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/header"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/ratelimit"
 )
@@ -20,7 +21,7 @@ import (
 type limiter struct {
 	limit  ratelimit.Limit
 	key    func(dst []byte, r *request) []byte
-	policy string // RateLimit-Policy value
+	policy []byte // RateLimit-Policy value
 	quoted string // the limit's name as a structured-field string
 	store  *limitStore
 }
@@ -42,8 +43,8 @@ func newLimiter(rl *bundle.RateLimit, st *limitStore) *limiter {
 	// RateLimit-Policy (draft-ietf-httpapi-ratelimit-headers): the quota
 	// and its window in seconds.
 	l.quoted = strconv.Quote(rl.Name)
-	l.policy = l.quoted + ";q=" + strconv.FormatInt(rl.Requests, 10) + ";w=" +
-		strconv.FormatInt(int64(math.Ceil(l.limit.Per.Seconds())), 10)
+	l.policy = []byte(l.quoted + ";q=" + strconv.FormatInt(rl.Requests, 10) + ";w=" +
+		strconv.FormatInt(int64(math.Ceil(l.limit.Per.Seconds())), 10))
 	// Keys are built in the request's buffer: the store reads them during
 	// the call only.
 	ip := func(dst []byte, r *request) []byte { return r.clientAddr().AppendTo(append(dst, "ip:"...)) }
@@ -56,9 +57,9 @@ func newLimiter(rl *bundle.RateLimit, st *limitStore) *limiter {
 			return ip(dst, r) // an unauthenticated request is its address
 		}
 	case strings.HasPrefix(k, "header:"):
-		name := k[len("header:"):]
+		name := header.Canonical(k[len("header:"):])
 		l.key = func(dst []byte, r *request) []byte {
-			if v := r.ctx.Request.Header.Peek(name); len(v) > 0 {
+			if v := r.ctx.Request.Header.PeekCanonical(name); len(v) > 0 {
 				return append(append(dst, "header:"...), v...)
 			}
 			return ip(dst, r)
@@ -129,9 +130,9 @@ func (r *request) setLimitHeaders() {
 	b = strconv.AppendInt(b, r.limit.Remaining, 10)
 	b = append(b, ";t="...)
 	b = strconv.AppendInt(b, int64(math.Ceil(r.limit.ResetAfter.Seconds())), 10)
-	h.SetBytesV("RateLimit", b)
-	h.Set("RateLimit-Policy", l.policy)
+	h.SetCanonical(header.RateLimit, b)
+	h.SetCanonical(header.RateLimitPolicy, l.policy)
 	if !r.limit.Allowed {
-		h.SetBytesV("Retry-After", strconv.AppendInt(buf[:0], retrySeconds(r.limit.RetryAfter), 10))
+		h.SetCanonical(header.RetryAfter, strconv.AppendInt(buf[:0], retrySeconds(r.limit.RetryAfter), 10))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/gwcdev/gwc/runtime/auth"
+	"github.com/gwcdev/gwc/runtime/header"
 	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
 	"github.com/gwcdev/gwc/runtime/ratelimit"
@@ -46,8 +47,10 @@ type request struct {
 	// client is clientAddr's answer, once clientKnown.
 	client      netip.Addr
 	clientKnown bool
-	// hop is the request's hop-by-hop headers, to strip.
-	hop proxy.HopSet
+	// hop is the request's hop-by-hop headers, to strip; expect is set when
+	// it has an Expect header.
+	hop    proxy.HopSet
+	expect bool
 	// identity is who the request authenticated as; authAlt the index of
 	// the security alternative that passed.
 	identity auth.Identity
@@ -115,7 +118,7 @@ func newIDPrefix() [8]byte {
 // bytes of letters, digits, ".", "_", "-" and ":"), so that a request can be
 // followed across services; otherwise gwc makes one.
 func (r *request) setID() {
-	if v := r.ctx.Request.Header.Peek("X-Request-Id"); len(v) > 0 && len(v) <= 64 && plainID(v) {
+	if v := r.ctx.Request.Header.PeekCanonical(header.XRequestID); len(v) > 0 && len(v) <= 64 && plainID(v) {
 		r.id = append(r.idBuf[:0], v...)
 		return
 	}
@@ -144,7 +147,7 @@ func (r *request) clientAddr() netip.Addr {
 	if !r.trusted {
 		return r.client
 	}
-	xff := b2s(r.ctx.Request.Header.Peek("X-Forwarded-For"))
+	xff := b2s(r.ctx.Request.Header.PeekCanonical(header.XForwardedFor))
 	for xff != "" {
 		i := strings.LastIndexByte(xff, ',')
 		ip, err := netip.ParseAddr(strings.TrimSpace(xff[i+1:]))

@@ -2,9 +2,13 @@ package proxy
 
 import (
 	"bytes"
+	"math/bits"
 	"net/netip"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/header"
 )
 
 // tchar marks the bytes allowed in a header name (RFC 9110 §5.6.2 token).
@@ -38,6 +42,8 @@ type Check struct {
 	// hopHeaders[i]), which StripRequestHop removes; most requests have
 	// none, and then cost nothing more.
 	Hop HopSet
+	// Expect is set when the request has an Expect header.
+	Expect bool
 }
 
 // HopSet is a set of hopHeaders, by index.
@@ -88,6 +94,9 @@ func CheckRequest(h *fasthttp.RequestHeader) Check {
 			return c
 		}
 		c.Hop |= hopBit(name)
+		if len(name) == len("Expect") && bytes.EqualFold(name, []byte("Expect")) {
+			c.Expect = true
+		}
 	}
 	return c
 }
@@ -106,7 +115,7 @@ var hopHeaders = [...]string{
 // used.
 func StripRequestHop(h *fasthttp.RequestHeader, hop HopSet) {
 	if hop&hopConnection != 0 {
-		delListed(h.Peek("Connection"), h.DelBytes)
+		delListed(h.PeekCanonical(header.Connection), h.DelBytes)
 	}
 	for i, k := range hopHeaders {
 		if hop&(1<<i) != 0 {
@@ -127,7 +136,7 @@ func StripResponseHop(h *fasthttp.ResponseHeader) {
 		hop |= hopBit(k)
 	}
 	if hop&hopConnection != 0 {
-		delListed(h.Peek("Connection"), h.DelBytes)
+		delListed(h.PeekCanonical(header.Connection), h.DelBytes)
 	}
 	for i, k := range hopHeaders {
 		// fasthttp owns the response framing (Transfer-Encoding).
@@ -147,15 +156,28 @@ const (
 
 // hopBit returns name's bit in a HopSet, 0 when it is not hop-by-hop,
 // whatever its case. Names a Connection header lists are found through
-// Connection itself.
+// Connection itself. Only the hop-by-hop names of name's length are
+// compared: for most names, none.
 func hopBit(name []byte) HopSet {
-	for i, k := range hopHeaders {
-		if len(name) == len(k) && bytes.EqualFold(name, []byte(k)) {
+	if len(name) >= len(hopByLen) {
+		return 0
+	}
+	for m := hopByLen[len(name)]; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros16(uint16(m))
+		if bytes.EqualFold(name, []byte(hopHeaders[i])) {
 			return 1 << i
 		}
 	}
 	return 0
 }
+
+// hopByLen is the set of hopHeaders of each length.
+var hopByLen = func() (t [20]HopSet) {
+	for i, k := range hopHeaders {
+		t[len(k)] |= 1 << i
+	}
+	return t
+}()
 
 // delListed deletes the headers a Connection value names. It walks the value
 // in place: bytes.Split would cost an allocation on every response, since
@@ -191,28 +213,28 @@ type Forwarded struct {
 // SetForwarded sets X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host and
 // Forwarded (RFC 7239) on a request about to be sent upstream. host is the
 // Host the client asked for. Values are built in stack buffers and copied by
-// SetBytesV, so this costs no allocation.
+// SetCanonical, so this costs no allocation.
 func SetForwarded(h *fasthttp.RequestHeader, f Forwarded, host []byte) {
 	var buf [256]byte
 	b := buf[:0]
 	if f.Trusted {
-		if prior := h.Peek("X-Forwarded-For"); len(prior) > 0 && len(prior) < 192 {
+		if prior := h.PeekCanonical(header.XForwardedFor); len(prior) > 0 && len(prior) < 192 {
 			b = append(append(b, prior...), ", "...)
 		}
 	}
 	b = f.Peer.AppendTo(b)
-	h.SetBytesV("X-Forwarded-For", b)
+	h.SetCanonical(header.XForwardedFor, b)
 
-	if !f.Trusted || len(h.Peek("X-Forwarded-Proto")) == 0 {
-		h.Set("X-Forwarded-Proto", f.Proto)
+	if !f.Trusted || len(h.PeekCanonical(header.XForwardedProto)) == 0 {
+		h.SetCanonical(header.XForwardedProto, s2b(f.Proto))
 	}
-	if !f.Trusted || len(h.Peek("X-Forwarded-Host")) == 0 {
-		h.SetBytesV("X-Forwarded-Host", host)
+	if !f.Trusted || len(h.PeekCanonical(header.XForwardedHost)) == 0 {
+		h.SetCanonical(header.XForwardedHost, host)
 	}
 
 	b = buf[:0]
 	if f.Trusted {
-		if prior := h.Peek("Forwarded"); len(prior) > 0 && len(prior) < 160 {
+		if prior := h.PeekCanonical(header.Forwarded); len(prior) > 0 && len(prior) < 160 {
 			b = append(append(b, prior...), ", "...)
 		}
 	}
@@ -231,7 +253,7 @@ func SetForwarded(h *fasthttp.RequestHeader, f Forwarded, host []byte) {
 		b = append(b, ";host="...)
 		b = append(b, host...)
 	}
-	h.SetBytesV("Forwarded", b)
+	h.SetCanonical(header.Forwarded, b)
 }
 
 // validForwardedHost reports whether host can be written as a Forwarded
@@ -248,3 +270,7 @@ func validForwardedHost(host []byte) bool {
 	}
 	return true
 }
+
+// s2b views s as bytes, for fasthttp methods that copy them; the bytes must
+// not be written.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

@@ -232,6 +232,7 @@ type Attempts struct {
 	attempt     int
 	exclude, t  *upstream.Target
 	start       time.Time
+	headerOnly  bool
 }
 
 // Begin starts the attempts of sending req (see Forward for the arguments);
@@ -239,6 +240,13 @@ type Attempts struct {
 func (u *Upstream) Begin(a *Attempts, req *fasthttp.Request, path, query []byte, deadline time.Time, replayable bool) {
 	*a = Attempts{u: u, req: req, path: path, query: query, deadline: deadline, replayable: replayable}
 }
+
+// HeaderOnly makes Next set the request line and Host in req's header only,
+// for a sender that writes req with Request.Write to a plain HTTP target:
+// fasthttp then writes the header as it stands, and the URI is not parsed
+// (the request line is what Next builds, exactly). fasthttp's client needs
+// the URI itself, with the target's scheme: Forward does not use this.
+func (a *Attempts) HeaderOnly() { a.headerOnly = true }
 
 // Deadline is when the attempts must have an answer.
 func (a *Attempts) Deadline() time.Time { return a.deadline }
@@ -259,12 +267,14 @@ func (a *Attempts) Next() (*upstream.Target, error) {
 		b = append(append(b, '?'), a.query...)
 	}
 	req.SetRequestURIBytes(b)
-	// The upstream's scheme, not the client's (a TLS client of gwc's is an
-	// https request; the hop to the upstream may be plain).
-	ru := req.URI()
-	ru.SetScheme(t.URL.Scheme)
-	ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
 	req.Header.SetHost(t.Host)
+	if !a.headerOnly {
+		// The upstream's scheme, not the client's (a TLS client of gwc's is an
+		// https request; the hop to the upstream may be plain).
+		ru := req.URI()
+		ru.SetScheme(t.URL.Scheme)
+		ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
+	}
 	a.start = time.Now()
 	return t, nil
 }

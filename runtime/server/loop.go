@@ -682,7 +682,6 @@ func (cc *clientConn) send(up *upConn) {
 	cc.up = up
 	up.hdr, up.cl, up.head, up.got = 0, 0, false, false
 	req := cc.x.Request()
-	req.URI().DisablePathNormalizing = true
 	// HTTP/1.1 to the upstream whatever the client spoke, as nginx's
 	// proxy_http_version 1.1: the connection is kept.
 	req.Header.SetProtocolBytes(http11)
