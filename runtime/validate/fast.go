@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math"
 	"math/big"
 	"math/bits"
 	"reflect"
@@ -69,15 +70,19 @@ type node struct {
 	// for a longer name), so that a short key is found by comparing words.
 	propWords []uint64
 	propLens  []uint8
-	// keyWords holds each of propNames of at most 7 plain bytes followed by
-	// its closing quote, as a little-endian word, and keyMasks the bytes
-	// that word covers (0 for a name that has none), so that a key is found
-	// and its end known by one comparison per name, before scanning it.
-	keyWords, keyMasks []uint64
-	propNodes          []*node // nil for a required-only name
-	required           uint64  // bits of props that are required
-	addl               *node   // additionalProperties schema; nil: absent or true
-	addlFalse          bool
+	// keys holds each of propNames of at most 7 plain bytes followed by
+	// its closing quote, as a little-endian word, with the mask of the
+	// bytes that word covers (0 for a name that has none), so that a key
+	// is found and its end known by one comparison, before scanning it.
+	// keyIndex maps keyHash of a key's first two bytes to the index+1 of
+	// the one name of keys with that hash, 0 when none has it and
+	// keyShared when several do.
+	keys      []keyWord
+	keyIndex  *[256]uint8
+	propNodes []*node // nil for a required-only name
+	required  uint64  // bits of props that are required
+	addl      *node   // additionalProperties schema; nil: absent or true
+	addlFalse bool
 
 	// array
 	prefix             []*node
@@ -104,6 +109,9 @@ type node struct {
 	// min, max, exMin, exMax, multipleOf; 0 where absent.
 	intBounds bool
 	ints      [5]int64
+	// intFormat is 32 or 64 for the int32 and int64 formats, which a plain
+	// number literal's value is checked against directly.
+	intFormat uint8
 }
 
 // fastCompiler compiles a decoded schema document to nodes.
@@ -315,6 +323,12 @@ func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
 		}
 		if fc, asserted := assertedFormats[name]; asserted {
 			n.format = &fc
+			switch name {
+			case "int32":
+				n.intFormat = 32
+			case "int64":
+				n.intFormat = 64
+			}
 		}
 	}
 	if r, has := m["$ref"]; has {
@@ -401,13 +415,24 @@ func (fc *fastCompiler) object(m map[string]any, depth int) (*node, bool) {
 				n.propWords[i], n.propLens[i] = binary.LittleEndian.Uint64(w[:]), uint8(len(name))
 			}
 		}
-		n.keyWords = make([]uint64, len(n.propNodes))
-		n.keyMasks = make([]uint64, len(n.propNodes))
+		n.keys = make([]keyWord, len(n.propNodes))
 		for name, i := range n.props {
 			if len(name) <= 7 && plainName(name) {
 				var w [8]byte
 				copy(w[:], name+`"`)
-				n.keyWords[i], n.keyMasks[i] = binary.LittleEndian.Uint64(w[:]), 1<<(8*uint(len(name)+1))-1
+				n.keys[i] = keyWord{binary.LittleEndian.Uint64(w[:]), 1<<(8*uint(len(name)+1)) - 1, len(name) + 1}
+			}
+		}
+		n.keyIndex = new([256]uint8)
+		for i, k := range n.keys {
+			if k.mask == 0 {
+				continue
+			}
+			switch h := keyHash(k.word); n.keyIndex[h] {
+			case 0:
+				n.keyIndex[h] = uint8(i + 1)
+			default:
+				n.keyIndex[h] = keyShared
 			}
 		}
 	}
@@ -848,30 +873,35 @@ func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
 		if e < 0 || !plain {
 			return 0, 0, false
 		}
-		str := w.data[i+1 : e-1]
 		if n.types != 0 && n.types&tString == 0 {
 			return 0, fail, true
 		}
 		// Plain content is printable ASCII: its length counts its runes.
-		if (n.minLen >= 0 && len(str) < n.minLen) || (n.maxLen >= 0 && len(str) > n.maxLen) {
+		if l := e - i - 2; (n.minLen >= 0 && l < n.minLen) || (n.maxLen >= 0 && l > n.maxLen) {
 			return 0, fail, true
 		}
-		if n.pattern != nil && !n.matchPattern(str) {
+		if n.pattern != nil && !n.matchPattern(w.data[i+1:e-1]) {
 			return 0, fail, true
 		}
 		return e, ok, true
 	case c == '-' || (c >= '0' && c <= '9'):
-		e := w.num(i)
+		e, v, neg, frac, plain := w.plainNum(i)
 		if e < 0 {
 			return 0, 0, false
 		}
 		num := w.data[i:e]
-		if v, neg, frac, plain := plainNumber(num); plain {
+		if plain {
 			// The common literal, read once for every check.
 			if n.types != 0 && n.types&tNumber == 0 && !(n.types&tInteger != 0 && !frac) {
 				return 0, fail, true
 			}
-			if n.format != nil && n.format.num != nil && !n.format.num(bstr(num)) {
+			switch {
+			case n.intFormat == 64 || n.intFormat == 32 && (frac || v >= math.MinInt32 && v <= math.MaxInt32):
+				// At most 18 digits: an int64; a fraction passes an integer
+				// format (type decides about it).
+			case n.intFormat == 32:
+				return 0, fail, true
+			case n.format != nil && n.format.num != nil && !n.format.num(bstr(num)):
 				return 0, fail, true
 			}
 			if n.numeric {
@@ -900,6 +930,23 @@ func (w *walker) scalarValue(n *node, i int) (end int, r result, done bool) {
 			if r := numberCheck(n, num); r != ok {
 				return 0, r, true
 			}
+		}
+		return e, ok, true
+	case c == 't' || c == 'f' || c == 'n':
+		var e int
+		var t uint8
+		switch d := w.data[i:]; {
+		case c == 't' && bytes.HasPrefix(d, []byte("true")):
+			e, t = i+4, tBool
+		case c == 'f' && bytes.HasPrefix(d, []byte("false")):
+			e, t = i+5, tBool
+		case c == 'n' && bytes.HasPrefix(d, []byte("null")):
+			e, t = i+4, tNull
+		default:
+			return 0, 0, false
+		}
+		if n.types != 0 && n.types&t == 0 {
+			return 0, fail, true
 		}
 		return e, ok, true
 	}
@@ -959,11 +1006,26 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 			return 0, unsure
 		}
 		keyAt := i + 1
-		idx, declared := n.keyAt(w.data, keyAt)
-		var e int
-		if declared {
-			e = keyAt + len(n.propNames[idx]) + 1
-		} else {
+		// The declared name the key is, found by its word of name and
+		// closing quote; when none matches, the key is scanned.
+		idx, declared, e := 0, false, 0
+		if n.keyIndex != nil && keyAt+8 <= len(w.data) {
+			kw := binary.LittleEndian.Uint64(w.data[keyAt:])
+			switch k := n.keyIndex[keyHash(kw)]; k {
+			case 0:
+			case keyShared:
+				if idx, declared = n.keyAmong(kw); declared {
+					e = keyAt + n.keys[idx].end
+				}
+			default:
+				idx = int(k - 1)
+				key := &n.keys[idx]
+				if declared = kw&key.mask == key.word; declared {
+					e = keyAt + key.end
+				}
+			}
+		}
+		if !declared {
 			var plain bool
 			e, plain = w.str(i)
 			if e < 0 || !plain {
@@ -972,17 +1034,21 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 			idx, declared = n.propAt(w.data, keyAt, e-1-keyAt)
 		}
 		keyLen := e - 1 - keyAt
-		i = w.ws(e)
+		i = e
 		if i >= len(w.data) || w.data[i] != ':' {
-			return 0, unsure
+			// Compact JSON has the colon right after the key.
+			if i = w.ws(i); i >= len(w.data) || w.data[i] != ':' {
+				return 0, unsure
+			}
 		}
 		i = w.ws(i + 1)
 		var sub *node
 		if declared {
-			if seen&(1<<idx) != 0 {
+			bit := uint64(1) << (uint(idx) & 63) // idx < 64
+			if seen&bit != 0 {
 				return 0, unsure // a duplicate name: encoding/json keeps the last
 			}
-			seen |= 1 << idx
+			seen |= bit
 			sub = n.propNodes[idx]
 			if sub == nil {
 				// Required but not in properties: additional.
@@ -1051,21 +1117,29 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 // order, which beats hashing for a few short names.
 const maxLinearProps = 16
 
-// keyAt finds the declared name whose key starts at d[at] by its word of
-// name and closing quote; false when none has one that matches, which
-// leaves the key to be scanned.
-func (n *node) keyAt(d []byte, at int) (int, bool) {
-	if n.keyWords == nil || at+8 > len(d) {
-		return 0, false
-	}
-	w := binary.LittleEndian.Uint64(d[at:])
-	for i, m := range n.keyMasks {
-		if w&m == n.keyWords[i] && m != 0 {
+// keyAmong finds the declared name whose key starts with the word w among
+// those of keys: when several share w's keyHash.
+func (n *node) keyAmong(w uint64) (int, bool) {
+	for i, k := range n.keys {
+		if w&k.mask == k.word && k.mask != 0 {
 			return i, true
 		}
 	}
 	return 0, false
 }
+
+// keyWord is a name of keys: its word, and the mask of the bytes it covers.
+type keyWord struct {
+	word, mask uint64
+	end        int // the name's length and its closing quote
+}
+
+// keyShared marks a keyHash several names have.
+const keyShared = 0xff
+
+// keyHash mixes the first two bytes of a key's word (a name of one byte
+// and its closing quote, or a longer name's first two).
+func keyHash(w uint64) uint8 { return uint8(w) + uint8(w>>8)*7 }
 
 // propAt is prop for the key d[at:at+l]: a key of at most 8 bytes
 // with 8 bytes of the document from its start is compared as one word.
@@ -1307,6 +1381,69 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
+// plainNum scans the JSON number at i as num does and reads the common
+// literal on the way: its integer part v (negative for a negative
+// literal), its sign, and whether a fraction digit is not zero. end is -1
+// when there is no number at i; plain is false for a literal with an
+// exponent, more than 18 integer digits or more than maxNumberDigits bytes
+// (not huge, see hugeNumber), and then v, neg and frac mean nothing.
+func (w *walker) plainNum(i int) (end int, v int64, neg, frac, plain bool) {
+	d := w.data
+	start := i
+	if i < len(d) && d[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= len(d) {
+		return -1, 0, false, false, false
+	}
+	digits := 0
+	if d[i] == '0' {
+		i++
+		digits = 1
+	} else if d[i] >= '1' && d[i] <= '9' {
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			v = v*10 + int64(d[i]-'0') // wraps past 18 digits, when plain is false
+			i++
+			digits++
+		}
+	} else {
+		return -1, 0, false, false, false
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		fs := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			if d[i] != '0' {
+				frac = true
+			}
+			i++
+		}
+		if i == fs {
+			return -1, 0, false, false, false
+		}
+	}
+	plain = digits <= 18 && i-start <= maxNumberDigits
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		plain = false
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		es := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == es {
+			return -1, 0, false, false, false
+		}
+	}
+	if neg {
+		v = -v
+	}
+	return i, v, neg, frac, plain
+}
+
 // num scans the JSON number at i and returns its end, or -1.
 func (w *walker) num(i int) int {
 	d := w.data
@@ -1355,79 +1492,19 @@ func (w *walker) num(i int) int {
 // exponent, exactly and without allocating: an integer compares as is; a
 // decimal with a non-zero fraction lies strictly between floor and
 // floor+1, which decides every comparison with an integer bound, and is
-// never a multiple of an integer. decided is false for other literals.
+// never a multiple of an integer. decided is false for other literals
+// (those plainNum does not read), which are left to big.Rat.
 func intBoundsCheck(n *node, num []byte) (result, bool) {
-	// One pass: the integer part's value (up to 18 digits, which cannot
-	// overflow int64; longer literals are left to big.Rat), then whether a
-	// fraction has a non-zero digit. The literal is valid JSON already.
-	j, neg := 0, false
-	if j < len(num) && num[j] == '-' {
-		neg, j = true, 1
-	}
-	var i int64
-	digits := 0
-	for ; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
-		i = i*10 + int64(num[j]-'0')
-		digits++
-	}
-	if digits == 0 || digits > 18 {
+	w := walker{data: num}
+	e, v, neg, frac, plain := w.plainNum(0)
+	if e != len(num) || !plain {
 		return 0, false
 	}
-	if neg {
-		i = -i
-	}
-	fraction := false
-	if j < len(num) && num[j] == '.' {
-		for j++; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
-			if num[j] != '0' {
-				fraction = true
-			}
-		}
-	}
-	if j != len(num) {
-		return 0, false // an exponent
-	}
-	return intBoundsDecide(n, i, neg, fraction), true
+	return intBoundsDecide(n, v, neg, frac), true
 }
 
-// plainNumber reads a well-formed JSON number literal without an exponent
-// and with at most 18 integer digits (not huge, see hugeNumber): its
-// integer part (negative for a negative literal), its sign, and whether a
-// fraction digit is not zero. plain is false for any other literal.
-func plainNumber(num []byte) (i int64, neg, fraction, plain bool) {
-	if len(num) > maxNumberDigits {
-		return 0, false, false, false
-	}
-	j := 0
-	if j < len(num) && num[j] == '-' {
-		neg, j = true, 1
-	}
-	digits := 0
-	for ; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
-		i = i*10 + int64(num[j]-'0')
-		digits++
-	}
-	if digits == 0 || digits > 18 {
-		return 0, false, false, false
-	}
-	if neg {
-		i = -i
-	}
-	if j < len(num) && num[j] == '.' {
-		for j++; j < len(num) && num[j] >= '0' && num[j] <= '9'; j++ {
-			if num[j] != '0' {
-				fraction = true
-			}
-		}
-	}
-	if j != len(num) {
-		return 0, false, false, false // an exponent
-	}
-	return i, neg, fraction, true
-}
-
-// intBoundsDecide applies integer number keywords to a literal read as
-// intBoundsCheck reads it: i its integer part, neg its sign, fraction
+// intBoundsDecide applies integer number keywords to a literal read by
+// plainNum: i its integer part, neg its sign, fraction
 // whether it has a non-zero fraction digit.
 func intBoundsDecide(n *node, i int64, neg, fraction bool) result {
 	if !fraction {

@@ -17,6 +17,10 @@ var agreementSchemas = []string{
 	`{"type":"object","properties":{"items":{"type":"array","items":{"$ref":"#/$defs/I"}},"alias":{"$ref":"#/$defs/A"},"id":{"type":"string","pattern":"^ord_[0-9a-z]{3}$"},"loop":{"$ref":"#/$defs/L1"}},"$defs":{"A":{"$ref":"#/$defs/I"},"I":{"type":"object","required":["k"],"properties":{"k":{"type":"integer"},"next":{"$ref":"#/$defs/A"}}},"L1":{"$ref":"#/$defs/L2"},"L2":{"$ref":"#/$defs/L1"}}}`,
 	// Typed scalars with a number format, taken on the scalar short path.
 	`{"type":"array","items":{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"type":"integer","format":"int32","minimum":1},"v":{"type":"number","format":"double","maximum":10},"w":{"type":["string","integer"],"format":"int64"}}}}`,
+	// Typed booleans and nulls on the scalar short path; names that share
+	// their first two bytes (one lookup of keyIndex, then a comparison with
+	// each), a one-byte name, and one longer than a word.
+	`{"type":"object","additionalProperties":false,"properties":{"ok":{"type":"boolean"},"nu":{"type":"null"},"on":{"type":["boolean","null"]},"ab":{"type":"integer"},"abc":{"type":"string"},"abcdefghij":{"type":"number"},"b":{},"ba":{"type":"boolean"}}}`,
 }
 
 // agreementSeeds are instances, valid and not, for the schemas above.
@@ -37,6 +41,10 @@ var agreementSeeds = []string{
 	`{"a":123456789012345678}`, `{"a":1234567890123456789}`, `{"a":-123456789012345678.5}`, `{"n":0.000}`,
 	`[{"id":1,"v":9.5,"w":"x"}]`, `[{"id":2147483648}]`, `[{"id":1.0,"w":9223372036854775808}]`, `[{"id":0}]`,
 	`[{"id":"7"}]`, `[{"id":7,"v":"9"}]`, `[{"id":7,"v":1e400}]`, `[{"id":7},{"id":-2147483649}]`, `[{"v":1}]`,
+	`[{"id":2147483647.5},{"id":-2147483648.0},{"id":-2147483648.5}]`, `[{"id":21474836470e-1}]`,
+	`{"ok":true,"nu":null,"on":false}`, `{"ok":null}`, `{"nu":false}`, `{"on":"x"}`, `{"on":null,"ok":false}`,
+	`{"ab":1,"abc":"x","abcdefghij":2}`, `{"abcd":1}`, `{"abc":1}`, `{"b":true,"ba":false}`, `{"b":[1],"ba":"x"}`,
+	`{"ok":truex}`, `{"ba":fals}`, `{"nu":nul}`, `{"ok":true,"ok":false}`,
 }
 
 func agreement(t *testing.T, s *Schema, data []byte) {
