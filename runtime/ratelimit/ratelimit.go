@@ -53,25 +53,32 @@ type Store interface {
 // long enough to be full again are dropped (they are equal to new ones), and
 // at most maxKeys are kept.
 type Memory struct {
-	buckets *otter.Cache[string, *rate.Limiter]
+	buckets *otter.Cache[string, *bucket]
 	now     func() time.Time
+}
+
+// bucket is a key's token bucket, with what Allow reads of it on every
+// request and the limiter would otherwise give under its lock.
+type bucket struct {
+	lim   *rate.Limiter
+	rate  float64 // tokens per second
+	burst float64
+	fill  time.Duration // how long the bucket takes to fill from empty
 }
 
 const maxKeys = 1 << 20
 
 // NewMemory returns an empty memory store.
 func NewMemory() *Memory {
-	return &Memory{now: time.Now, buckets: otter.Must(&otter.Options[string, *rate.Limiter]{
+	return &Memory{now: time.Now, buckets: otter.Must(&otter.Options[string, *bucket]{
 		MaximumSize: maxKeys,
-		ExpiryCalculator: otter.ExpiryAccessingFunc(func(e otter.Entry[string, *rate.Limiter]) time.Duration {
-			return fillTime(e.Value) + time.Second
+		ExpiryCalculator: otter.ExpiryAccessingFunc(func(e otter.Entry[string, *bucket]) time.Duration {
+			return e.Value.fill + time.Second
 		}),
+		// Expiry is a matter of seconds: the cache reads a clock updated
+		// ten times a second, not the time, on each lookup.
+		Clock: otter.NewCoarseClock(100 * time.Millisecond),
 	})}
-}
-
-// fillTime is how long an empty bucket takes to fill.
-func fillTime(l *rate.Limiter) time.Duration {
-	return time.Duration(float64(l.Burst()) / float64(l.Limit()) * float64(time.Second))
 }
 
 // Allow implements Store. key is only read during the call: a caller may
@@ -82,18 +89,20 @@ func (m *Memory) Allow(_ context.Context, l *Limit, key string) (Result, error) 
 	k := unsafe.String(unsafe.SliceData(kb), len(kb)) // looked up, not kept
 	b, ok := m.buckets.GetIfPresent(k)
 	if !ok {
-		per := rate.Limit(float64(l.Requests) / l.Per.Seconds())
-		b, _ = m.buckets.SetIfAbsent(strings.Clone(k), rate.NewLimiter(per, int(l.Burst)))
+		per := float64(l.Requests) / l.Per.Seconds()
+		nb := &bucket{lim: rate.NewLimiter(rate.Limit(per), int(l.Burst)), rate: per, burst: float64(l.Burst)}
+		nb.fill = time.Duration(nb.burst / per * float64(time.Second))
+		b, _ = m.buckets.SetIfAbsent(strings.Clone(k), nb)
 	}
 	now := m.now()
-	r := b.ReserveN(now, 1)
+	r := b.lim.ReserveN(now, 1)
 	res := Result{Allowed: r.OK() && r.DelayFrom(now) == 0}
 	if !res.Allowed {
 		res.RetryAfter = r.DelayFrom(now)
 		r.CancelAt(now) // a refused request takes nothing
 	}
-	tokens := b.TokensAt(now)
+	tokens := b.lim.TokensAt(now)
 	res.Remaining = max(int64(math.Floor(tokens)), 0)
-	res.ResetAfter = time.Duration((float64(b.Burst()) - tokens) / float64(b.Limit()) * float64(time.Second))
+	res.ResetAfter = time.Duration((b.burst - tokens) / b.rate * float64(time.Second))
 	return res, nil
 }
