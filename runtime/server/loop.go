@@ -90,7 +90,7 @@ type loopState struct {
 	current      gnet.Conn
 	closeCurrent bool
 	clients      map[*clientConn]struct{}
-	idle         map[string][]*upConn // by target address
+	idle         map[string]*idlePool // by target address
 	// scratch for parsing and writing
 	rd      bytes.Reader
 	br      *bufio.Reader
@@ -143,10 +143,14 @@ type clientConn struct {
 }
 
 // upConn is one upstream connection.
+// idlePool is a loop's idle connections to one target address.
+type idlePool []*upConn
+
 type upConn struct {
 	c     gnet.Conn
 	ls    *loopState
 	addr  string
+	pool  *idlePool   // its loop's pool for addr
 	owner *clientConn // the request it carries; nil when idle
 	since time.Time   // idle since
 	// the answer being read
@@ -259,7 +263,7 @@ func (e *loopEngine) state(c gnet.Conn) *loopState {
 	defer e.mu.Unlock()
 	ls := e.loops[el]
 	if ls == nil {
-		ls = &loopState{e: e, el: el, clients: map[*clientConn]struct{}{}, idle: map[string][]*upConn{}}
+		ls = &loopState{e: e, el: el, clients: map[*clientConn]struct{}{}, idle: map[string]*idlePool{}}
 		// Large enough for any header the limits allow: fasthttp's header
 		// parser fails on a header its reader cannot hold whole.
 		ls.br = bufio.NewReaderSize(&ls.rd, max(e.s.opts.MaxHeaderBytes, 64<<10)+4096)
@@ -643,18 +647,21 @@ func (cc *clientConn) Send(x *gateway.Exchange) {
 func (cc *clientConn) dispatch(fresh bool) {
 	ls := cc.ls
 	addr := cc.x.Addr()
-	if !fresh {
-		if idle := ls.idle[addr]; len(idle) > 0 {
-			up := idle[len(idle)-1]
-			ls.idle[addr] = idle[:len(idle)-1]
-			up.owner = cc
-			cc.reused = true
-			cc.send(up)
-			return
-		}
+	pool := ls.idle[addr]
+	if pool == nil {
+		pool = new(idlePool)
+		ls.idle[addr] = pool
+	}
+	if idle := *pool; !fresh && len(idle) > 0 {
+		up := idle[len(idle)-1]
+		*pool = idle[:len(idle)-1]
+		up.owner = cc
+		cc.reused = true
+		cc.send(up)
+		return
 	}
 	cc.reused = false
-	up := &upConn{ls: ls, addr: addr, owner: cc}
+	up := &upConn{ls: ls, addr: addr, pool: pool, owner: cc}
 	cc.up = up
 	timeout := min(time.Until(cc.x.Deadline()), 10*time.Second)
 	go func() {
@@ -921,9 +928,9 @@ func (up *upConn) fail(err error) {
 // release puts an idle connection in its loop's pool.
 func (up *upConn) release() {
 	ls := up.ls
-	if idle := ls.idle[up.addr]; len(idle) < maxIdleUpstream && !ls.e.s.draining.Load() {
+	if p := up.pool; len(*p) < maxIdleUpstream && !ls.e.s.draining.Load() {
 		up.since = time.Now()
-		ls.idle[up.addr] = append(idle, up)
+		*p = append(*p, up)
 		return
 	}
 	up.close()
@@ -940,13 +947,11 @@ func (up *upConn) close() {
 
 // closed handles the upstream closing the connection.
 func (up *upConn) closed(err error) {
-	ls := up.ls
-	if idle := ls.idle[up.addr]; len(idle) > 0 {
-		for i, u := range idle {
-			if u == up {
-				ls.idle[up.addr] = append(idle[:i], idle[i+1:]...)
-				break
-			}
+	p := up.pool
+	for i, u := range *p {
+		if u == up {
+			*p = append((*p)[:i], (*p)[i+1:]...)
+			break
 		}
 	}
 	cc := up.owner
@@ -1017,16 +1022,16 @@ func (ls *loopState) sweep(now time.Time) {
 			cc.c.Close() //nolint:errcheck
 		}
 	}
-	for addr, idle := range ls.idle {
-		keep := idle[:0]
-		for _, up := range idle {
+	for _, p := range ls.idle {
+		keep := (*p)[:0]
+		for _, up := range *p {
 			if draining || now.Sub(up.since) > upstreamIdle {
 				up.close()
 			} else {
 				keep = append(keep, up)
 			}
 		}
-		ls.idle[addr] = keep
+		*p = keep
 	}
 }
 
