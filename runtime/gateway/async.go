@@ -83,7 +83,10 @@ type Exchange struct {
 // Addr is where the request goes: the current attempt's target, host:port.
 func (x *Exchange) Addr() string { return x.target.Addr }
 
-// Request is the request to send, ready to be written (Request.Write).
+// Request is the request to send, ready to be written (Request.Write). Its
+// request line and Host are set in its header only (proxy.Attempts.
+// HeaderOnly): calling its URI method would parse them again, and Write
+// would then rebuild the request line from the parsed URI.
 func (x *Exchange) Request() *fasthttp.Request { return &x.r.ctx.Request }
 
 // Response is where the answer goes.
