@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -178,6 +179,16 @@ func (e *loopEngine) setDate(t time.Time) {
 
 const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
 
+// numLoops is how many event loops run: Options.Loops, or one per CPU Go may
+// use (GOMAXPROCS, which follows a container's CPU limit; gnet's own default
+// is every CPU of the machine).
+func (e *loopEngine) numLoops() int {
+	if n := e.s.opts.Loops; n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // run starts the loops and hands them the listener's connections until ln
 // is closed; it returns when the loops have stopped.
 func (e *loopEngine) run(ln net.Listener) error {
@@ -186,7 +197,7 @@ func (e *loopEngine) run(ln net.Listener) error {
 		errc <- gnet.Run(e, "unix://"+filepath.Join(e.dir, "gnet.sock"),
 			gnet.WithMulticore(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithLoadBalancing(gnet.LeastConnections), gnet.WithLogger(gnetLogger{e.s}),
-			gnet.WithTicker(true))
+			gnet.WithTicker(true), gnet.WithNumEventLoop(e.numLoops()))
 	}()
 	select {
 	case <-e.booted:

@@ -60,6 +60,10 @@ const (
 	EngineLoop     = "loop"
 )
 
+// MaxLoops is the most event loops Options.Loops may ask for (gnet's own
+// limit).
+const MaxLoops = 256
+
 // Loaded is one bundle to serve, with what identifies it in logs and metrics.
 type Loaded struct {
 	Bundle *bundle.Bundle
@@ -110,6 +114,9 @@ type Options struct {
 	// a goroutine per connection) or "loop" (event loops; plain HTTP/1.1
 	// only, see loop.go).
 	Engine string
+	// Loops is how many event loops the loop engine runs; 0 means one per
+	// CPU Go may use (GOMAXPROCS).
+	Loops int
 	// TLSCert and TLSKey, when set, make the public listener TLS (HTTP/1.1);
 	// the files are reloaded when they change. TLSClientCA checks client
 	// certificates against its PEM certificates.
@@ -331,7 +338,12 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("serving bundle", "bundle", l.Name, "title", l.Bundle.API.Title, "version", l.Bundle.API.Version,
 			"operations", len(l.Bundle.Operations), "digest", short(l.Digest))
 	}
-	s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn))
+	if s.loop != nil {
+		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn), "engine", EngineLoop,
+			"loops", s.loop.numLoops())
+	} else {
+		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn))
+	}
 	errc := make(chan error, 2)
 	if s.certs != nil {
 		wctx, stop := context.WithCancel(ctx)

@@ -44,6 +44,7 @@ type Options struct {
 	TLSClientCA       string
 	CacheMiB          int
 	Engine            string
+	Loops             int
 }
 
 // AddFlags defines the serve flags on fs.
@@ -67,6 +68,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&o.TLSClientCA, "tls-client-ca", "", "check client certificates against these PEM CA certificates")
 	fs.StringVar(&o.Engine, "engine", server.EngineFastHTTP, "what serves the listener: fasthttp (a goroutine per connection) or loop (event loops, plain HTTP/1.1; experimental)")
+	fs.IntVar(&o.Loops, "loops", 0, "with --engine loop, how many event loops (nginx's worker_processes); 0: one per CPU Go may use (GOMAXPROCS)")
 }
 
 // UsageError is a flag value Check refuses.
@@ -90,6 +92,12 @@ func (o *Options) Check() error {
 		}
 	default:
 		return &UsageError{fmt.Errorf("--engine %q: want fasthttp or loop", o.Engine)}
+	}
+	if o.Loops < 0 || o.Loops > server.MaxLoops {
+		return &UsageError{fmt.Errorf("--loops %d: want 0 (one per CPU) to %d", o.Loops, server.MaxLoops)}
+	}
+	if o.Loops != 0 && o.Engine != server.EngineLoop {
+		return &UsageError{fmt.Errorf("--loops is for --engine loop")}
 	}
 	if o.CacheMiB < 1 || o.CacheMiB > 1<<20 {
 		return &UsageError{fmt.Errorf("--cache-mib %d: want 1 to %d", o.CacheMiB, 1<<20)}
@@ -177,6 +185,7 @@ func Run(ctx context.Context, o *Options, load server.LoadFunc, st Streams) erro
 		IdleTimeout: o.IdleTimeout, MaxHeaderBytes: o.MaxHeaderBytes, ShutdownTimeout: o.ShutdownTimeout, Pprof: o.Pprof,
 		TLSCert: o.TLSCert, TLSKey: o.TLSKey, TLSClientCA: o.TLSClientCA, CacheBytes: int64(o.CacheMiB) << 20,
 		Engine: o.Engine,
+		Loops:  o.Loops,
 	})
 	if err != nil {
 		return err
