@@ -252,8 +252,8 @@ for mode in $MODES; do
 	esac
 	echo "## $mode ($what), wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS"
 	echo
-	echo "| target | req/s | × nginx | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB | failed |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| target | req/s | × nginx | × nginx, paired by round | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB | failed |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	for name in "${names[@]}"; do
 		awk -v m="$mode" -v n="$name" '$1==m && $2==n' "$results" | awk '
 			function med(col,   i, j, t, a, k) {
@@ -264,10 +264,26 @@ for mode in $MODES; do
 			{ for (c = 1; c <= NF; c++) v[NR, c] = $c; bad += $9 }
 			END { if (NR) print $2, med(4), med(5), med(6), med(7), med(8), bad + 0 }'
 	done >"$tmp/med.$mode"
+	# Paired: each round's req/s over nginx's in the same round (the targets of a round run back to back, so a
+	# slow spell of the machine weighs on both), median and range over the rounds.
+	awk -v m="$mode" '
+		$1 != m { next }
+		$2 == "nginx" { ng[$3] = $4; next }
+		{ n[$2]++; v[$2, n[$2]] = $4; rd[$2, n[$2]] = $3 }
+		END {
+			for (t in n) {
+				k = 0
+				for (i = 1; i <= n[t]; i++) if (ng[rd[t, i]] > 0) a[++k] = v[t, i] / ng[rd[t, i]]
+				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
+				if (k) printf "%s %.2f %.2f–%.2f\n", t, k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2, a[1], a[k]
+			}
+		}' "$results" >"$tmp/paired.$mode"
 	awk '
-		NR == FNR { if ($1 == "nginx") { r = $2; p = $4; c = $5 } ; next }
-		{ printf "| %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.2f | %d | %d |\n", $1, $2, r ? $2 / r : 0, $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $6, $7 }
-	' "$tmp/med.$mode" "$tmp/med.$mode"
+		FNR == 1 { f++ }
+		f == 1 { pr[$1] = $2 " (" $3 ")"; next }
+		f == 2 { if ($1 == "nginx") { r = $2; p = $4; c = $5 } ; next }
+		{ printf "| %s | %.0f | %.2f | %s | %.2f | %.2f | %.2f | %.1f | %.2f | %d | %d |\n", $1, $2, r ? $2 / r : 0, $1 == "nginx" ? "1.00" : (pr[$1] ? pr[$1] : "-"), $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $6, $7 }
+	' "$tmp/paired.$mode" "$tmp/med.$mode" "$tmp/med.$mode"
 	echo
 done
 echo "Allocations per request (gwc and the Go prototypes; GET and POST and warm-ups together; gwc's include its metrics' scrape):"
@@ -276,3 +292,4 @@ echo
 echo "upstream: nginx 1 worker, return 200 of ${#body} bytes of JSON; nginx: 1 worker, proxy_http_version 1.1, keepalive 256."
 echo "failed: non-2xx/3xx answers and socket errors over all rounds (wrk's counts); a target with failures is not comparable."
 echo "CPU × nginx and p99 × nginx are the target's over nginx's (targets: req/s ≥ 1.0×, CPU ≤ 2×, p99 ≤ 1.2×)."
+echo "× nginx is of the medians; paired by round, the median (and range) of each round's req/s over nginx's in that round."
