@@ -54,7 +54,7 @@ func (o *Operation) BodyBytes(contentType string, data []byte) *Error {
 		contentType = "application/octet-stream" // RFC 9110 §8.3
 	}
 	mt := mediaType(contentType)
-	i := matchMedia(o.body.Content, mt)
+	i := matchMedia(o.types, mt)
 	if i < 0 {
 		return &Error{Status: http.StatusUnsupportedMediaType, Detail: "media type " + quote(mt) + " is not accepted"}
 	}
@@ -64,7 +64,7 @@ func (o *Operation) BodyBytes(contentType string, data []byte) *Error {
 	}
 	var errs []FieldError
 	switch {
-	case isJSONType(mt):
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"): // isJSONType, mt being lower case already
 		errs = s.validateJSON(data, "/body", o.printer, errs)
 	case mt == "application/x-www-form-urlencoded":
 		errs = s.validateValue(o.form(i, formValues(string(data))), "/body", o.printer, errs)
@@ -84,6 +84,9 @@ func (o *Operation) BodyBytes(contentType string, data []byte) *Error {
 
 // mediaType returns the lower-case type/subtype of a Content-Type value.
 func mediaType(ct string) string {
+	if ct == "application/json" {
+		return ct // the common value, as it is
+	}
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
@@ -96,14 +99,19 @@ func mediaType(ct string) string {
 	return ct
 }
 
-// matchMedia returns the index of the declared media type mt matches best:
-// an exact type, then a suffix range ("application/*+json"), then a
-// subtype range ("application/*"), then "*/*"; -1 when none does.
-func matchMedia(content []bundle.MediaType, mt string) int {
+// matchMedia returns the index of the declared media type (types, made by
+// mediaType) mt matches best: an exact type, then a suffix range
+// ("application/*+json"), then a subtype range ("application/*"), then
+// "*/*"; -1 when none does.
+func matchMedia(types []string, mt string) int {
 	best, bestRank := -1, 0
+	for i, decl := range types {
+		if decl == mt {
+			return i // nothing ranks higher
+		}
+	}
 	typ, sub, _ := strings.Cut(mt, "/")
-	for i, c := range content {
-		decl := mediaType(c.Type)
+	for i, decl := range types {
 		dt, ds, _ := strings.Cut(decl, "/")
 		rank := 0
 		switch {

@@ -39,6 +39,8 @@ type Operation struct {
 	params []param
 	body   *bundle.RequestBody
 	media  []*Schema // per body.Content; nil for a media type without schema
+	// types are body.Content's media types, lower-case type/subtype.
+	types []string
 	// encodings per body.Content, by field name.
 	encodings []map[string]bundle.Encoding
 	printer   *message.Printer
@@ -255,6 +257,7 @@ func compile(b *bundle.Bundle, old map[string]*Schema, opts Options) (*Validator
 					return nil, fmt.Errorf("operation %s: body %s: %w", bop.ID, mt.Type, err)
 				}
 				op.media = append(op.media, s)
+				op.types = append(op.types, mediaType(mt.Type))
 				enc := map[string]bundle.Encoding{}
 				for _, e := range mt.Encoding {
 					enc[e.Name] = e
