@@ -58,45 +58,49 @@ type HopSet uint16
 // It reads the raw header block once, noting on the way whether any
 // hop-by-hop header is present.
 func CheckRequest(h *fasthttp.RequestHeader) Check {
+	return checkRaw(h.RawHeaders(), h.ContentLength() == -1)
+}
+
+// checkRaw is CheckRequest on a raw header block, in one pass: a line's
+// name is read up to its colon, token byte by token byte, and the value is
+// skipped to the line's end.
+func checkRaw(raw []byte, chunked bool) Check {
 	var c Check
-	chunked := h.ContentLength() == -1
-	raw := h.RawHeaders()
-	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if len(line) == 0 {
+	for i := 0; i < len(raw); {
+		switch b := raw[i]; {
+		case b == '\n':
+			i++ // an empty line
 			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			continue // obs-fold continuation: fasthttp has unfolded it
-		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
-			c.Problem = BadHeaderName
-			return c
-		}
-		name := line[:colon]
-		for _, b := range name {
-			if !tchar[b] {
+		case b == '\r' && (i+1 == len(raw) || raw[i+1] == '\n'):
+			i++
+			continue
+		case b == ' ' || b == '\t':
+			// obs-fold continuation: fasthttp has unfolded it
+		default:
+			start := i
+			for i < len(raw) && tchar[raw[i]] {
+				i++
+			}
+			if i == start || i == len(raw) || raw[i] != ':' {
 				c.Problem = BadHeaderName
 				return c
 			}
+			name := raw[start:i]
+			if chunked && len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")) {
+				c.Problem = CLAndTE
+				return c
+			}
+			c.Hop |= hopBit(name)
+			if len(name) == len("Expect") && bytes.EqualFold(name, []byte("Expect")) {
+				c.Expect = true
+			}
 		}
-		if chunked && len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")) {
-			c.Problem = CLAndTE
-			return c
+		// To the next line.
+		n := bytes.IndexByte(raw[i:], '\n')
+		if n < 0 {
+			break
 		}
-		c.Hop |= hopBit(name)
-		if len(name) == len("Expect") && bytes.EqualFold(name, []byte("Expect")) {
-			c.Expect = true
-		}
+		i += n + 1
 	}
 	return c
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"net/netip"
@@ -126,4 +127,66 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%v: %q %v, want %q %v", tt.err, k, f, tt.kind, tt.f)
 		}
 	}
+}
+
+// checkLines is CheckRequest as it was first written, line by line: the
+// reference FuzzCheckRaw holds checkRaw's single pass to.
+func checkLines(raw []byte, chunked bool) Check {
+	var c Check
+	for len(raw) > 0 {
+		line := raw
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = nil
+		}
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			c.Problem = BadHeaderName
+			return c
+		}
+		name := line[:colon]
+		for _, b := range name {
+			if !tchar[b] {
+				c.Problem = BadHeaderName
+				return c
+			}
+		}
+		if chunked && bytes.EqualFold(name, []byte("Content-Length")) {
+			c.Problem = CLAndTE
+			return c
+		}
+		for i, k := range hopHeaders {
+			if bytes.EqualFold(name, []byte(k)) {
+				c.Hop |= 1 << i
+			}
+		}
+		if bytes.EqualFold(name, []byte("Expect")) {
+			c.Expect = true
+		}
+	}
+	return c
+}
+
+func FuzzCheckRaw(f *testing.F) {
+	for _, s := range []string{
+		"Host: a\r\nX-Ok: 1\r\n", "Host: a\r\nBad Name: 1\r\n", "Transfer-Encoding: chunked\r\ncontent-length: 3\r\n",
+		"connection: keep-alive, X-Hop\r\nTE: trailers\r\nproxy-authorization: x\r\n", "Expect: 100-continue\r\n",
+		"A: b\r\n c\r\n\td\r\n", ":x\r\n", "\r\r\n", "x\r\n", "\rX: 1\r\n", "X: 1\r", "X: 1", "\n\nUpgrade: h2c\n",
+		"Keep-Alive: 1\r\nTrailer: x\r\nProxy-Connection: y\r\nProxy-Authenticate: z\r\n", "X-\u00e9: 1\r\n",
+	} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, chunked bool) {
+		if got, want := checkRaw(raw, chunked), checkLines(raw, chunked); got != want {
+			t.Fatalf("checkRaw(%q, %v) = %+v, the line-by-line check %+v", raw, chunked, got, want)
+		}
+	})
 }
