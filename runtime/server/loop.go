@@ -143,10 +143,10 @@ type clientConn struct {
 	handoffServes bool
 }
 
-// upConn is one upstream connection.
 // idlePool is a loop's idle connections to one target address.
 type idlePool []*upConn
 
+// upConn is one upstream connection.
 type upConn struct {
 	c     gnet.Conn
 	ls    *loopState
