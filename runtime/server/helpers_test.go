@@ -36,7 +36,7 @@ type upstreamServer struct {
 	seen []recorded
 }
 
-func newUpstream(t *testing.T, handler http.HandlerFunc) *upstreamServer {
+func newUpstream(t testing.TB, handler http.HandlerFunc) *upstreamServer {
 	t.Helper()
 	u := &upstreamServer{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,13 +149,13 @@ func testBundle(targets ...string) *bundle.Bundle {
 }
 
 // startServer serves bundles from load on 127.0.0.1 until the test ends.
-func startServer(t *testing.T, load LoadFunc) *testServer {
+func startServer(t testing.TB, load LoadFunc) *testServer {
 	t.Helper()
 	return startServerWith(t, load, nil)
 }
 
 // startServerWith is startServer with options changed by set.
-func startServerWith(t *testing.T, load LoadFunc, set func(*Options)) *testServer {
+func startServerWith(t testing.TB, load LoadFunc, set func(*Options)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
@@ -195,7 +195,7 @@ type testServer struct {
 	base    string
 }
 
-func (ts *testServer) stop(t *testing.T) {
+func (ts *testServer) stop(t testing.TB) {
 	if ts.stopped {
 		return
 	}

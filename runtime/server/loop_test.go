@@ -20,7 +20,7 @@ import (
 // 100-continue, HTTP/1.0, its timeouts, pooled upstream connections, and
 // handing connections to the fasthttp engine.
 
-func startLoop(t *testing.T, up string, set func(*Options)) *testServer {
+func startLoop(t testing.TB, up string, set func(*Options)) *testServer {
 	t.Helper()
 	return startServerWith(t, staticLoad(testBundle(up)), func(o *Options) {
 		o.Engine = EngineLoop
@@ -296,4 +296,63 @@ func TestLoopClientThatDoesNotRead(t *testing.T) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		t.Errorf("the connection was not closed after the write timeout")
 	}
+}
+
+// FuzzLoopFraming sends arbitrary bytes to the loop engine as a client's,
+// then ends the client's side. Whatever they are, the connection is answered
+// and closed within the read timeouts, nothing on the loop panics (a panic
+// ends the test binary), and the server serves a good request afterwards.
+// One server takes every input, so that what an input leaves behind in the
+// loop meets the next. The seeds run with the tests; go test -run '^$'
+// -fuzz FuzzLoopFraming ./runtime/server explores further.
+func FuzzLoopFraming(f *testing.F) {
+	for _, s := range []string{
+		"GET /api/items HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /api/items HTTP/1.1\r\nHost: x\r\n\r\nGET /api/items HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /api/items HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n",
+		"POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 14\r\n\r\n{\"name\":\"abc\"}",
+		"POST /api/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"name\":",
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhel",
+		"POST /api/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" + strings.Repeat("a", 128) + "\r\n0\r\n\r\n",
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"POST /api/upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+		"GET /api/items HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /api/items HTTP/1.0\r\n\r\n",
+		"GET /api/items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /api/items HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /api/%2e%2e/secret HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET http://evil.example/api/items HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /api/items HTTP/1.1\r\nHost: x\r\n folded: value\r\n\r\n",
+		"GET /api/items HTTP/9.9\r\n\r\n", "GET\r\n\r\n", "\r\n\r\n", "\x00\x01\x02", "",
+		"GET /api/items HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("b", 20<<10) + "\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	up := newUpstream(f, nil)
+	ts := startLoop(f, up.URL, func(o *Options) {
+		o.ReadHeaderTimeout, o.ReadTimeout, o.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c := dial(t, ts)
+		if _, err := c.Write(in); err != nil && !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatal(err)
+		}
+		c.(*net.TCPConn).CloseWrite() //nolint:errcheck
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("%q: the connection was still open 2 s after the client's side ended", in)
+			}
+		}
+		resp, err := http.Get(ts.base + "/api/items")
+		if err != nil {
+			t.Fatalf("after %q: %v", in, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("after %q: a good request got %s", in, resp.Status)
+		}
+	})
 }
