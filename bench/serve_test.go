@@ -18,8 +18,8 @@ import (
 // in front of a fasthttp upstream answering 105 bytes of JSON, all on
 // 127.0.0.1, and returns a client for gwc. The upstream and the client are
 // fasthttp too, so that what the benchmark adds to gwc's allocations per
-// request is small and constant.
-func serveBench(b *testing.B) *fasthttp.HostClient {
+// request is small and constant. engine is Options.Engine.
+func serveBench(b *testing.B, engine string) *fasthttp.HostClient {
 	b.Helper()
 	body := []byte(`{"data":[{"id":1,"name":"alpha","status":"active"},{"id":2,"name":"betas","status":"idle"}],"more":false}`)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,7 +44,7 @@ func serveBench(b *testing.B) *fasthttp.HostClient {
 	}
 	bun := compileBundle(b, path)
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, server.Options{Listen: "127.0.0.1:0",
+	s, err := server.New(ctx, server.Options{Listen: "127.0.0.1:0", Engine: engine,
 		Load: func(context.Context) ([]server.Loaded, error) { return []server.Loaded{{Bundle: bun, Name: path}}, nil }})
 	if err != nil {
 		b.Fatal(err)
@@ -86,8 +86,19 @@ const benchKey = "bench-key-0123456789abcdef"
 // proxied to the upstream. allocs/op include the benchmark's own client and
 // upstream (fasthttp, about 0 each); ns/op include their CPU, since all three
 // share the process. bench/proxy.sh is the side-by-side measurement.
-func BenchmarkServe(b *testing.B) {
-	c := serveBench(b)
+func BenchmarkServe(b *testing.B) { benchServe(b, server.EngineFastHTTP) }
+
+// BenchmarkServeLoop is BenchmarkServe on the loop engine (gwc serve
+// --engine loop). Read its allocs/op: its ns/op is one request at a time
+// with the client and the upstream in the same process, whose goroutines
+// take the Ps the loops' threads give up while they wait in epoll_wait, so
+// that it measures the wake-ups of a process shared three ways. Across
+// processes, one connection at a time, the loop engine answers sooner than
+// the fasthttp engine (bench/README.md).
+func BenchmarkServeLoop(b *testing.B) { benchServe(b, server.EngineLoop) }
+
+func benchServe(b *testing.B, engine string) {
+	c := serveBench(b, engine)
 	for _, tc := range []struct {
 		name   string
 		method string
