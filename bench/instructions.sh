@@ -19,27 +19,15 @@ BASE_PORT=${BASE_PORT:-18280}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "instructions.sh: $*" >&2; exit 1; }
 
-need=()
-command -v valgrind >/dev/null || need+=(valgrind)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-if [ ${#need[@]} -gt 0 ]; then
-	[ "$(id -u)" = 0 ] || die "missing ${need[*]}: install them (apt-get install ${need[*]}) or run as root"
-	apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+need_debian valgrind:valgrind nginx:nginx-light
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 tmp=$(mktemp -d /tmp/gwc-instr.XXXXXX)
 pids=()
 nginx_pid=
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	# TERM, not KILL, so that nginx's master takes its worker with it.
-	[ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'stop_all; rm -rf "$tmp"' EXIT
 
 BIN=$tmp/bin
 mkdir -p "$BIN"
@@ -48,25 +36,7 @@ mkdir -p "$BIN"
 	die "building failed"
 
 UPSTREAM=127.0.0.1:$BASE_PORT
-mkdir -p "$tmp/up"
-cat >"$tmp/up/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $tmp/up/nginx.pid;
-error_log $tmp/up/error.log warn;
-events { worker_connections 1024; }
-http {
-	access_log off;
-	client_body_temp_path $tmp/up/body;
-	keepalive_requests 1000000;
-	server {
-		listen $UPSTREAM;
-		location / { default_type application/json; return 200 '{"data":[{"id":1,"name":"alpha","status":"active"},{"id":2,"name":"betas","status":"idle"}],"more":false}'; }
-	}
-}
-CONF
-"$NGINX" -p "$tmp/up" -c "$tmp/up/nginx.conf" -e "$tmp/up/error.log" >"$tmp/up/out.log" 2>&1 &
-nginx_pid=$!
+upstream_nginx "$UPSTREAM"
 
 BUNDLE=$tmp/proxy.gwb
 sed "s/UPSTREAM_ADDR/$UPSTREAM/" "$repo/bench/testdata/proxy.yaml" >"$tmp/proxy.yaml"

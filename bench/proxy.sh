@@ -47,6 +47,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v go >/dev/null || die "go is not on PATH (needed to build the prototypes)"
 
 tmp=$(mktemp -d /tmp/gwc-proxybench.XXXXXX)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 pids=()
 cleanup() {
 	local p
@@ -90,7 +92,7 @@ else
 fi
 
 # 105 bytes of JSON, as in BASELINES §2.
-body='{"data":[{"id":1,"name":"alpha","status":"active"},{"id":2,"name":"betas","status":"idle"}],"more":false}'
+body=$UPSTREAM_BODY
 
 nginx_conf() { # name port server-block
 	mkdir -p "$tmp/$1"
@@ -158,19 +160,8 @@ for c in "${candidates[@]}"; do
 	port=$((port + 1))
 done
 
-# The 1 KB JSON body of the full-chain target (DESIGN §7), sent by wrk as a POST.
-cat >"$tmp/post.lua" <<'EOF'
-local items = {}
-for i = 1, 11 do
-	items[#items + 1] = string.format('{"id":%d,"name":"item-%04d","price":%d.99,"tags":["a","b"],"ok":true}', i, i, i * 3)
-end
-wrk.method = "POST"
-wrk.body = '{"order":"ord_0123456789","items":[' .. table.concat(items, ",") .. '],"note":"x"}'
-wrk.headers["Content-Type"] = "application/json"
-EOF
-# The full chain (DESIGN §7): the same POST to /chain, where gwc checks an API key, takes the request from a rate
-# limit (in memory, never spent in a run) and validates the body; the others proxy it as they proxy everything.
-{ cat "$tmp/post.lua"; echo 'wrk.headers["X-API-Key"] = "bench-key-0123456789abcdef"'; } >"$tmp/chain.lua"
+# wrk's POST and chain requests (lib.sh): the others proxy the chain's as they proxy everything.
+wrk_scripts
 
 # cputicks PID: utime+stime of PID and its descendants (nginx's worker is the master's child).
 cputicks() {
