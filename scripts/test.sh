@@ -7,6 +7,10 @@
 # than a line in a function above it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tests build without the binaries' CPU profile (cmd/*/default.pgo): a
+# main package's tests would otherwise compile every dependency a second time,
+# with it, for no difference in what they check.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-pgo=off"
 
 # step runs one check, announcing it and how long it took. A failing command
 # inside the check ends the script (set -e), and the EXIT trap names the step.
