@@ -7,8 +7,8 @@
 #
 #   bench/pgo.sh              # then commit both default.pgo files
 #
-# Settings: SECONDS_PER_LOAD=4, BASE_PORT=18580. Needs nginx and wrk (Debian packages; installed when missing,
-# as root). Run it again when the request path changes much: a stale profile still builds, and optimises less.
+# Settings: SECONDS_PER_LOAD=4, BASE_PORT=18580. Needs nginx, wrk and curl (Debian packages; installed when
+# missing, as root). Run it again when the request path changes much: a stale profile still builds, and optimises less.
 set -euo pipefail
 SECONDS_PER_LOAD=${SECONDS_PER_LOAD:-4}
 BASE_PORT=${BASE_PORT:-18580}
@@ -17,7 +17,7 @@ die() { echo "pgo.sh: $*" >&2; exit 1; }
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-need_debian nginx:nginx-light wrk:wrk
+need_debian nginx:nginx-light wrk:wrk curl:curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 tmp=$(mktemp -d /tmp/gwc-pgo.XXXXXX)
@@ -42,7 +42,9 @@ for engine in loop fasthttp; do
 	GOMAXPROCS=2 "$tmp/gwc-serve" "$tmp/proxy.gwb" --engine "$engine" --listen "127.0.0.1:$port" \
 		--admin "127.0.0.1:$admin" --pprof >"$tmp/serve.$engine.log" 2>&1 &
 	pids+=($!)
-	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/hello?limit=10" >/dev/null 2>&1 && break; sleep 0.1; done
+	up=
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/hello?limit=10" >/dev/null 2>&1 && up=1 && break; sleep 0.1; done
+	[ -n "$up" ] || die "gwc-serve ($engine) did not answer: $(tail -3 "$tmp/serve.$engine.log")"
 	curl -fs -o "$tmp/$engine.pb.gz" "http://127.0.0.1:$admin/debug/pprof/profile?seconds=$((3 * SECONDS_PER_LOAD))" &
 	prof=$!
 	sleep 0.2
