@@ -64,7 +64,7 @@ func (o *Operation) BodyBytes(contentType string, data []byte) *Error {
 	}
 	var errs []FieldError
 	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"): // isJSONType, mt being lower case already
+	case jsonMediaType(mt):
 		errs = s.validateJSON(data, "/body", o.printer, errs)
 	case mt == "application/x-www-form-urlencoded":
 		errs = s.validateValue(o.form(i, formValues(string(data))), "/body", o.printer, errs)
@@ -133,10 +133,10 @@ func matchMedia(types []string, mt string) int {
 
 // isJSONType reports whether a media type is JSON: application/json or a
 // "+json" structured syntax suffix.
-func isJSONType(mt string) bool {
-	mt = mediaType(mt)
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
-}
+func isJSONType(mt string) bool { return jsonMediaType(mediaType(mt)) }
+
+// jsonMediaType is isJSONType for a type mediaType has normalised.
+func jsonMediaType(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
 
 // formValues parses a urlencoded body, keeping repeated names in order.
 func formValues(body string) map[string][]string {

@@ -1381,12 +1381,12 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// plainNum scans the JSON number at i as num does and reads the common
-// literal on the way: its integer part v (negative for a negative
-// literal), its sign, and whether a fraction digit is not zero. end is -1
-// when there is no number at i; plain is false for a literal with an
-// exponent, more than 18 integer digits or more than maxNumberDigits bytes
-// (not huge, see hugeNumber), and then v, neg and frac mean nothing.
+// plainNum scans the JSON number at i and reads the common literal on the
+// way: its integer part v (negative for a negative literal), its sign, and
+// whether a fraction digit is not zero. end is -1 when there is no number
+// at i; plain is false for a literal with an exponent, more than 18
+// integer digits or more than maxNumberDigits bytes (not huge, see
+// hugeNumber), and then v, neg and frac mean nothing.
 func (w *walker) plainNum(i int) (end int, v int64, neg, frac, plain bool) {
 	d := w.data
 	start := i
@@ -1446,46 +1446,8 @@ func (w *walker) plainNum(i int) (end int, v int64, neg, frac, plain bool) {
 
 // num scans the JSON number at i and returns its end, or -1.
 func (w *walker) num(i int) int {
-	d := w.data
-	if i < len(d) && d[i] == '-' {
-		i++
-	}
-	if i >= len(d) {
-		return -1
-	}
-	if d[i] == '0' {
-		i++
-	} else if d[i] >= '1' && d[i] <= '9' {
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	} else {
-		return -1
-	}
-	if i < len(d) && d[i] == '.' {
-		i++
-		start := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return -1
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return -1
-		}
-	}
-	return i
+	end, _, _, _, _ := w.plainNum(i)
+	return end
 }
 
 // intBoundsCheck applies integer number keywords to a literal without an
