@@ -31,24 +31,14 @@ KEEP=${KEEP:-0}
 repo=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 die() { echo "proxy.sh: $*" >&2; exit 1; }
 
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 # nginx and wrk come from Debian's packages; installing them needs root.
-need=()
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
-command -v wrk >/dev/null || need+=(wrk)
-if [ ${#need[@]} -gt 0 ]; then
-	[ "$(id -u)" = 0 ] || die "missing ${need[*]}: install them (apt-get install ${need[*]}) or run as root"
-	command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get to install them"
-	echo "installing ${need[*]}..." >&2
-	apt-get update -qq >/dev/null || die "apt-get update failed"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
-		die "apt-get install ${need[*]} failed"
-fi
+need_debian nginx:nginx-light wrk:wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v go >/dev/null || die "go is not on PATH (needed to build the prototypes)"
 
 tmp=$(mktemp -d /tmp/gwc-proxybench.XXXXXX)
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 pids=()
 cleanup() {
 	local p
