@@ -55,8 +55,8 @@ type HopSet uint16
 // and a chunked request that also carries Content-Length (RFC 9112 §6.1
 // lets a server process it as chunked and close; gwc refuses it, as nginx
 // does, since the two framings are the raw material of request smuggling).
-// It reads the raw header block once, noting on the way whether any
-// hop-by-hop header is present.
+// It reads the raw header block once, noting on the way which hop-by-hop
+// headers are present and whether Expect is.
 func CheckRequest(h *fasthttp.RequestHeader) Check {
 	return checkRaw(h.RawHeaders(), h.ContentLength() == -1)
 }
