@@ -55,6 +55,11 @@ func NewMemory(budget int64) *Memory {
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, *Entry]) time.Duration {
 			return e.Value.TTL
 		}),
+		// Upkeep after reads and writes runs on the caller's goroutine
+		// instead of a new one each time, as for the rate limiter's buckets
+		// (runtime/ratelimit): the same reasons, and no OnDeletion or
+		// Compute runs under the cache's locks.
+		Executor: func(fn func()) { fn() },
 	})}
 }
 
