@@ -29,6 +29,11 @@ type Sender interface {
 	// deadline, any other error for a connection that failed or an answer
 	// it could not hold. Answered must not be called before Send returns.
 	Send(x *Exchange)
+	// Now is the time as the engine read it last: an event loop reads it
+	// once per event it handles (a request in, an answer in) and the
+	// gateway takes its timings and deadlines from that, instead of reading
+	// the clock a dozen times per request.
+	Now() time.Time
 }
 
 // Outcome is what ServeAsync did with a request.
@@ -49,21 +54,22 @@ const (
 // waits: the upstream call goes through send.
 func (g *Gateway) ServeAsync(ctx *fasthttp.RequestCtx, send Sender) Outcome {
 	r := requests.Get().(*request)
-	r.ctx, r.g, r.start = ctx, g, time.Now()
+	r.ctx, r.g, r.start = ctx, g, send.Now()
+	r.sender = send
 	o := g.route(r)
 	if o != nil && o.waits {
 		r.release()
 		return Waits
 	}
 	if o != nil {
-		r.sender = send
 		r.exchange.r = r
 		o.serve(r)
 		if r.pending {
 			return Sent
 		}
 	}
-	g.finish(r)
+	// Answered within the event: its own time, not the event's.
+	g.finish(r, time.Now())
 	r.release()
 	return Answered
 }
@@ -98,7 +104,7 @@ func (x *Exchange) Deadline() time.Time { return x.attempts.Deadline() }
 // next starts an attempt; false when there is no target to take it, and
 // the request is answered.
 func (x *Exchange) next() bool {
-	t, err := x.attempts.Next()
+	t, err := x.attempts.NextAt(x.r.sender.Now())
 	if err != nil {
 		x.r.op.forwarded(x.r, proxy.NoTarget, err)
 		return false
@@ -115,7 +121,7 @@ func (x *Exchange) next() bool {
 func (x *Exchange) Answered(err error) (again bool) {
 	r := x.r
 	resp := x.Response()
-	retry, failure := x.attempts.Done(err, resp)
+	retry, failure := x.attempts.DoneAt(err, resp, r.sender.Now())
 	switch {
 	case retry:
 		resp.Reset()
@@ -128,7 +134,7 @@ func (x *Exchange) Answered(err error) (again bool) {
 		}
 		r.op.forwarded(r, failure, err)
 	}
-	r.g.finish(r)
+	r.g.finish(r, r.sender.Now())
 	r.release()
 	return false
 }

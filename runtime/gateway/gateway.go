@@ -447,7 +447,7 @@ func (g *Gateway) Serve(ctx *fasthttp.RequestCtx) {
 	r.ctx, r.g, r.start = ctx, g, time.Now()
 	defer r.release()
 	g.serve(r)
-	g.finish(r)
+	g.finish(r, time.Now())
 }
 
 func (g *Gateway) serve(r *request) {
@@ -512,8 +512,9 @@ func (a *api) trustedPeer(ip netip.Addr) bool {
 	return false
 }
 
-// finish records the request in the metrics and the access log.
-func (g *Gateway) finish(r *request) {
+// finish records the request in the metrics and the access log; now is
+// when it was answered.
+func (g *Gateway) finish(r *request, now time.Time) {
 	r.ctx.Response.Header.SetCanonical(header.XRequestID, r.id)
 	if r.limited {
 		r.setLimitHeaders()
@@ -525,7 +526,7 @@ func (g *Gateway) finish(r *request) {
 		r.op.respT.apply(&r.ctx.Response.Header, r)
 	}
 	status := r.ctx.Response.StatusCode()
-	elapsed := time.Since(r.start)
+	elapsed := now.Sub(r.start)
 	if r.op != nil {
 		r.op.metrics.Observe(status, elapsed)
 	}

@@ -456,7 +456,7 @@ func (o *operation) forward(r *request) {
 			replayable = false
 		}
 	}
-	deadline := time.Now().Add(o.timeout)
+	deadline := r.now().Add(o.timeout)
 	if r.sender != nil {
 		// An engine sending without blocking: it calls Answered.
 		x := &r.exchange

@@ -89,6 +89,14 @@ var requests = sync.Pool{New: func() any { return new(request) }}
 // its memory in the pool.
 const maxPooledBody = 64 << 10
 
+// now is the time: the Sender's clock on an event loop, time.Now otherwise.
+func (r *request) now() time.Time {
+	if r.sender != nil {
+		return r.sender.Now()
+	}
+	return time.Now()
+}
+
 func (r *request) release() {
 	body := r.body
 	if cap(body) > maxPooledBody {

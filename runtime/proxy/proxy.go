@@ -253,9 +253,13 @@ func (a *Attempts) Deadline() time.Time { return a.deadline }
 
 // Next picks the target of the next attempt, sets req's URI and Host for it
 // and returns it; err is set when no target can take it (NoTarget).
-func (a *Attempts) Next() (*upstream.Target, error) {
+func (a *Attempts) Next() (*upstream.Target, error) { return a.NextAt(time.Now()) }
+
+// NextAt is Next at the time now: for an engine that reads the clock once
+// per event, not at each step of a request.
+func (a *Attempts) NextAt(now time.Time) (*upstream.Target, error) {
 	a.attempt++
-	t, err := a.u.Pool.Pick(a.exclude)
+	t, err := a.u.Pool.PickAt(a.exclude, now)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +279,7 @@ func (a *Attempts) Next() (*upstream.Target, error) {
 		ru.SetScheme(t.URL.Scheme)
 		ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
 	}
-	a.start = time.Now()
+	a.start = now
 	return t, nil
 }
 
@@ -284,13 +288,18 @@ func (a *Attempts) Next() (*upstream.Target, error) {
 // another attempt (call Next again, after dropping the answer); otherwise
 // failure classifies err (OK when there is none).
 func (a *Attempts) Done(err error, resp *fasthttp.Response) (retry bool, failure Failure) {
-	elapsed := time.Since(a.start)
+	return a.DoneAt(err, resp, time.Now())
+}
+
+// DoneAt is Done at the time now (see NextAt).
+func (a *Attempts) DoneAt(err error, resp *fasthttp.Response, now time.Time) (retry bool, failure Failure) {
+	elapsed := now.Sub(a.start)
 	kind, failure := classify(err)
 	status := resp.StatusCode()
 	failed := err != nil || a.u.Pool.Failed(status)
 	method := string(a.req.Header.Method()) // does not allocate: compared, never kept
 	retry = failure != BodyTooLarge && (a.replayable || failure == Connect) &&
-		a.u.Pool.RetryOn(method, a.attempt, kind, status) && time.Until(a.deadline) > 0
+		a.u.Pool.RetryOn(method, a.attempt, kind, status) && a.deadline.After(now)
 	a.u.Metrics.Attempt(elapsed, failed, retry)
 	if failed {
 		a.u.Pool.Done(a.t, upstream.Failure)

@@ -95,10 +95,16 @@ type loopState struct {
 	// scratch for parsing and writing
 	rd      bytes.Reader
 	br      *bufio.Reader
-	out     bytes.Buffer
 	bw      *bufio.Writer
 	chunked []byte
+	// now is the time at the start of the event being handled, read once
+	// per event (tick): the connections' timeouts and the gateway's
+	// timings (gateway.Sender.Now) take it.
+	now time.Time
 }
+
+// tick reads the clock for the event that starts.
+func (ls *loopState) tick() { ls.now = time.Now() }
 
 // clientConn is one client connection.
 type clientConn struct {
@@ -260,7 +266,7 @@ func (e *loopEngine) OnTick() (time.Duration, gnet.Action) {
 	e.mu.Lock()
 	for el, ls := range e.loops {
 		el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck // the engine is stopping
-			ls.sweep(time.Now())
+			ls.sweep(time.Now()) // sets ls.now
 			return nil
 		}))
 	}
@@ -278,7 +284,9 @@ func (e *loopEngine) state(c gnet.Conn) *loopState {
 		// Large enough for any header the limits allow: fasthttp's header
 		// parser fails on a header its reader cannot hold whole.
 		ls.br = bufio.NewReaderSize(&ls.rd, max(e.s.opts.MaxHeaderBytes, 64<<10)+4096)
-		ls.bw = bufio.NewWriterSize(&ls.out, 16<<10)
+		// Writes go to the connection as the buffer fills (gnet keeps what
+		// the socket does not take): an answer of up to 16 KiB is one write.
+		ls.bw = bufio.NewWriterSize(nil, 16<<10)
 		e.loops[el] = ls
 	}
 	return ls
@@ -287,6 +295,7 @@ func (e *loopEngine) state(c gnet.Conn) *loopState {
 func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if up, ok := c.Context().(*upConn); ok {
 		up.c = c
+		up.ls.tick()
 		if up.closing {
 			// Its request timed out while it was dialled.
 			return nil, gnet.Close
@@ -299,7 +308,8 @@ func (e *loopEngine) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.None
 	}
 	ls := e.state(c)
-	cc := &clientConn{c: c, ls: ls, since: time.Now()}
+	ls.tick()
+	cc := &clientConn{c: c, ls: ls, since: ls.now}
 	cc.ctx.Init2(addrConn{local: c.LocalAddr(), remote: c.RemoteAddr()}, fasthttpLogger{e.s.log}, false)
 	c.SetContext(cc)
 	ls.clients[cc] = struct{}{}
@@ -312,10 +322,12 @@ func (e *loopEngine) OnTraffic(c gnet.Conn) gnet.Action {
 	case *clientConn:
 		ls = v.ls
 		ls.current = c
+		ls.tick()
 		v.process()
 	case *upConn:
 		ls = v.ls
 		ls.current = c
+		ls.tick()
 		v.read()
 	default:
 		return gnet.Close
@@ -348,6 +360,7 @@ func (e *loopEngine) OnClose(c gnet.Conn, err error) gnet.Action {
 		v.closed = true
 		delete(v.ls.clients, v)
 	case *upConn:
+		v.ls.tick()
 		v.closed(err)
 	}
 	return gnet.None
@@ -372,7 +385,7 @@ func (cc *clientConn) process() {
 		}
 		if !cc.reading {
 			// A request's first byte: its header's time starts.
-			cc.reading, cc.since = true, time.Now()
+			cc.reading, cc.since = true, cc.ls.now
 		}
 		if !cc.next(buf) {
 			return
@@ -414,7 +427,7 @@ func (cc *clientConn) next(buf []byte) bool {
 			return false
 		}
 		// The body's time starts with the header in.
-		cc.hdr, cc.since = end+4, time.Now()
+		cc.hdr, cc.since = end+4, cc.ls.now
 		// Whether the client keeps the connection, before the gateway
 		// strips Connection from what goes upstream.
 		cc.keep = !req.Header.ConnectionClose() &&
@@ -646,6 +659,9 @@ func (cc *clientConn) guard(f func()) (ok bool) {
 	return true
 }
 
+// Now implements gateway.Sender: the time of the loop's event.
+func (cc *clientConn) Now() time.Time { return cc.ls.now }
+
 // Send implements gateway.Sender: on a pooled idle connection to x's
 // target, or a new one.
 func (cc *clientConn) Send(x *gateway.Exchange) {
@@ -685,6 +701,7 @@ func (cc *clientConn) dispatch(fresh bool) {
 		}
 		if err != nil {
 			ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck
+				ls.tick()
 				if cc := up.owner; cc != nil {
 					up.owner = nil
 					cc.answered(err)
@@ -704,14 +721,10 @@ func (cc *clientConn) send(up *upConn) {
 	// proxy_http_version 1.1: the connection is kept.
 	req.Header.SetProtocolBytes(http11)
 	ls := cc.ls
-	ls.out.Reset()
-	ls.bw.Reset(&ls.out)
+	ls.bw.Reset(up.c)
 	err := req.Write(ls.bw)
 	if err == nil {
 		err = ls.bw.Flush()
-	}
-	if err == nil {
-		_, err = up.c.Write(ls.out.Bytes())
 	}
 	if err != nil {
 		up.owner = nil
@@ -725,6 +738,7 @@ func (cc *clientConn) send(up *upConn) {
 		// Not from here: send may run inside Send, inside ServeAsync, which
 		// must return before the request is finished.
 		cc.ls.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck // stopping: the connection is closed
+			cc.ls.tick()
 			cc.answered(err)
 			return nil
 		}))
@@ -758,15 +772,15 @@ func (cc *clientConn) respond() {
 	cc.finishHeader(keep)
 	if !cc.closed {
 		ls := cc.ls
-		ls.out.Reset()
-		ls.bw.Reset(&ls.out)
-		if err := resp.Write(ls.bw); err == nil && ls.bw.Flush() == nil {
-			cc.c.Write(ls.out.Bytes()) //nolint:errcheck // a failed write closes the connection
+		ls.bw.Reset(cc.c)
+		if err := resp.Write(ls.bw); err != nil || ls.bw.Flush() != nil {
+			// Part of the answer may be out: the connection cannot go on.
+			keep = false
 		}
 	}
 	req.Reset()
 	resp.Reset()
-	cc.busy, cc.sentContinue, cc.since = false, false, time.Now()
+	cc.busy, cc.sentContinue, cc.since = false, false, cc.ls.now
 	if !keep {
 		cc.closed = true
 		cc.c.Close() //nolint:errcheck
@@ -940,7 +954,7 @@ func (up *upConn) fail(err error) {
 func (up *upConn) release() {
 	ls := up.ls
 	if p := up.pool; len(*p) < maxIdleUpstream && !ls.e.s.draining.Load() {
-		up.since = time.Now()
+		up.since = ls.now
 		*p = append(*p, up)
 		return
 	}
@@ -992,6 +1006,7 @@ func (up *upConn) closed(err error) {
 // sweep enforces, once a tick: upstream deadlines, header and body read
 // timeouts, idle timeouts, the drain, and the upstream pool's idle limit.
 func (ls *loopState) sweep(now time.Time) {
+	ls.now = now
 	o := ls.e.s.opts
 	draining := ls.e.s.draining.Load()
 	for cc := range ls.clients {

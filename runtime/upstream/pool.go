@@ -171,8 +171,11 @@ func (p *Pool) available(t *Target, now time.Time) bool {
 // Pick chooses the target for one request attempt, skipping exclude (the
 // target a retry is moving away from) when another is available. The caller
 // must call Done on the target with the attempt's outcome.
-func (p *Pool) Pick(exclude *Target) (*Target, error) {
-	now := p.now()
+func (p *Pool) Pick(exclude *Target) (*Target, error) { return p.PickAt(exclude, p.now()) }
+
+// PickAt is Pick at the time now, for a caller that has just read the
+// clock.
+func (p *Pool) PickAt(exclude *Target, now time.Time) (*Target, error) {
 	var t *Target
 	switch p.balance {
 	case LeastRequests:
