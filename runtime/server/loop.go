@@ -175,7 +175,27 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 	}
 	e := &loopEngine{s: s, dir: dir, booted: make(chan struct{}), loops: map[gnet.EventLoop]*loopState{}}
 	e.setDate(time.Now())
+	spareP(e.numLoops())
 	return e, nil
+}
+
+// spareP makes Go's P count (GOMAXPROCS) at least one more than the loops.
+// A loop waits for its events in epoll_wait, a blocking system call of
+// gnet's, not in Go's netpoller. While every P is in such a call, Go's
+// monitor thread (sysmon) takes a P away from its waiting loop after 20 µs
+// and hands it on; when the wait returns, the loop's thread must find a P
+// again, often by parking and waking another thread (futexes, context
+// switches) and going on there, and the monitor, busy retaking, keeps
+// waking every 20 µs. It does not retake while a P is idle. With one P
+// to spare, each loop comes back to its own P, and what is not a loop (the
+// garbage collector's workers, dials, health checks, the connections handed
+// to the fasthttp engine) runs beside the loops instead of taking their Ps.
+// The spare P is idle most of the time: CPU use is still bounded by the
+// loops' threads and the container's CPU limit.
+func spareP(loops int) {
+	if runtime.GOMAXPROCS(0) < loops+1 {
+		runtime.GOMAXPROCS(loops + 1)
+	}
 }
 
 func (e *loopEngine) setDate(t time.Time) {
@@ -186,14 +206,18 @@ func (e *loopEngine) setDate(t time.Time) {
 const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // numLoops is how many event loops run: Options.Loops, or one per CPU Go may
-// use (GOMAXPROCS, which follows a container's CPU limit; gnet's own default
-// is every CPU of the machine).
+// use (GOMAXPROCS as the process started with it, which follows a
+// container's CPU limit, before spareP raised it; gnet's own default is
+// every CPU of the machine).
 func (e *loopEngine) numLoops() int {
 	if n := e.s.opts.Loops; n > 0 {
 		return n
 	}
-	return runtime.GOMAXPROCS(0)
+	return startProcs()
 }
+
+// startProcs is GOMAXPROCS as it was when the first loop engine was made.
+var startProcs = sync.OnceValue(func() int { return runtime.GOMAXPROCS(0) })
 
 // run starts the loops and hands them the listener's connections until ln
 // is closed; it returns when the loops have stopped.

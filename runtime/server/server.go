@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,7 +116,8 @@ type Options struct {
 	// only, see loop.go).
 	Engine string
 	// Loops is how many event loops the loop engine runs; 0 means one per
-	// CPU Go may use (GOMAXPROCS).
+	// CPU Go may use (GOMAXPROCS). The engine gives Go one P more than it
+	// runs loops (see spareP in loop.go).
 	Loops int
 	// TLSCert and TLSKey, when set, make the public listener TLS (HTTP/1.1);
 	// the files are reloaded when they change. TLSClientCA checks client
@@ -340,7 +342,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.loop != nil {
 		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn), "engine", EngineLoop,
-			"loops", s.loop.numLoops())
+			"loops", s.loop.numLoops(), "gomaxprocs", runtime.GOMAXPROCS(0))
 	} else {
 		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn))
 	}
