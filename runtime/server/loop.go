@@ -191,7 +191,9 @@ func newLoopEngine(s *Server) (*loopEngine, error) {
 // garbage collector's workers, dials, health checks, the connections handed
 // to the fasthttp engine) runs beside the loops instead of taking their Ps.
 // The spare P is idle most of the time: CPU use is still bounded by the
-// loops' threads and the container's CPU limit.
+// loops' threads and the container's CPU limit. Setting GOMAXPROCS stops Go
+// from following later changes of that limit, which the loops, counted at
+// start, do not follow either.
 func spareP(loops int) {
 	if runtime.GOMAXPROCS(0) < loops+1 {
 		runtime.GOMAXPROCS(loops + 1)
