@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -355,4 +356,39 @@ func FuzzLoopFraming(f *testing.F) {
 			t.Fatalf("after %q: a good request got %s", in, resp.Status)
 		}
 	})
+}
+
+// The loops read the clock once per event (gateway.Sender.Now): a request's
+// duration runs from the event that brought it to the event that brought
+// its upstream's answer, so it holds the upstream's time, and an answer
+// made within its own event still times itself.
+func TestLoopTimings(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(80 * time.Millisecond)
+		w.Write([]byte(`[]`)) //nolint:errcheck
+	})
+	var access syncBuffer
+	ts := startLoop(t, up.URL, func(o *Options) { o.AccessLog = slogJSON(&access) })
+	do(t, "GET", ts.base+"/api/items?limit=2", nil)
+	do(t, "GET", ts.base+"/nowhere", nil)
+	var durations []float64
+	for _, line := range strings.Split(strings.TrimSpace(access.String()), "\n") {
+		var rec struct {
+			Status     int     `json:"status"`
+			DurationMS float64 `json:"duration_ms"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("access log line %q: %v", line, err)
+		}
+		durations = append(durations, rec.DurationMS)
+	}
+	if len(durations) != 2 {
+		t.Fatalf("access log has %d records, want 2:\n%s", len(durations), access.String())
+	}
+	if d := durations[0]; d < 80 || d > 5000 {
+		t.Errorf("proxied request took %v ms by the access log, want the upstream's 80 ms or a little more", d)
+	}
+	if d := durations[1]; d < 0 || d > 1000 {
+		t.Errorf("a 404 took %v ms by the access log", d)
+	}
 }
