@@ -156,8 +156,7 @@ type idlePool []*upConn
 type upConn struct {
 	c     gnet.Conn
 	ls    *loopState
-	addr  string
-	pool  *idlePool   // its loop's pool for addr
+	pool  *idlePool   // its loop's pool for its target address
 	owner *clientConn // the request it carries; nil when idle
 	since time.Time   // idle since
 	// the answer being read
@@ -714,7 +713,7 @@ func (cc *clientConn) dispatch(fresh bool) {
 		return
 	}
 	cc.reused = false
-	up := &upConn{ls: ls, addr: addr, pool: pool, owner: cc}
+	up := &upConn{ls: ls, pool: pool, owner: cc}
 	cc.up = up
 	timeout := min(time.Until(cc.x.Deadline()), 10*time.Second)
 	go func() {

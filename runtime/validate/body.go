@@ -114,9 +114,7 @@ func matchMedia(types []string, mt string) int {
 	for i, decl := range types {
 		dt, ds, _ := strings.Cut(decl, "/")
 		rank := 0
-		switch {
-		case decl == mt:
-			rank = 4
+		switch { // an exact match returned above
 		case dt == typ && strings.HasPrefix(ds, "*+") && strings.HasSuffix(sub, ds[1:]):
 			rank = 3
 		case dt == typ && ds == "*":
