@@ -31,6 +31,11 @@ var tchar = func() (t [256]bool) {
 const (
 	BadHeaderName = "a header name is not an RFC 9110 token"
 	CLAndTE       = "the request has both Content-Length and Transfer-Encoding"
+	// BareLF: a line of the head ends in LF without CR. RFC 9112 §2.2 lets
+	// a recipient take a bare LF as a line's end; gwc does not, so that no
+	// engine (nor a proxy in front of gwc) can find the end of a head
+	// where another does not (docs/security.md).
+	BareLF = "a line of the request head ends in a bare LF (CRLF is required)"
 )
 
 // Check is what CheckRequest found in a request's header block.
@@ -44,6 +49,10 @@ type Check struct {
 	Hop HopSet
 	// Expect is set when the request has an Expect header.
 	Expect bool
+	// Authorizations counts the Authorization fields: more than one is
+	// refused by the gateway (a singleton field, RFC 9110 §11.6.2, whose
+	// second copy would otherwise reach the upstream unchecked).
+	Authorizations int
 }
 
 // HopSet is a set of hopHeaders, by index.
@@ -69,10 +78,13 @@ func checkRaw(raw []byte, chunked bool) Check {
 	for i := 0; i < len(raw); {
 		switch b := raw[i]; {
 		case b == '\n':
-			i++ // an empty line
-			continue
-		case b == '\r' && (i+1 == len(raw) || raw[i+1] == '\n'):
+			c.Problem = BareLF // an empty line of a bare LF
+			return c
+		case b == '\r' && i+1 == len(raw):
 			i++
+			continue
+		case b == '\r' && raw[i+1] == '\n':
+			i += 2 // the empty line that ends the head
 			continue
 		case b == ' ' || b == '\t':
 			// obs-fold continuation: fasthttp has unfolded it
@@ -86,19 +98,31 @@ func checkRaw(raw []byte, chunked bool) Check {
 				return c
 			}
 			name := raw[start:i]
-			if chunked && len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")) {
-				c.Problem = CLAndTE
-				return c
+			switch len(name) {
+			case len("Content-Length"):
+				if chunked && bytes.EqualFold(name, []byte("Content-Length")) {
+					c.Problem = CLAndTE
+					return c
+				}
+			case len("Expect"):
+				if bytes.EqualFold(name, []byte("Expect")) {
+					c.Expect = true
+				}
+			case len("Authorization"):
+				if bytes.EqualFold(name, []byte("Authorization")) {
+					c.Authorizations++
+				}
 			}
 			c.Hop |= hopBit(name)
-			if len(name) == len("Expect") && bytes.EqualFold(name, []byte("Expect")) {
-				c.Expect = true
-			}
 		}
-		// To the next line.
+		// To the next line, which this one must end with CRLF.
 		n := bytes.IndexByte(raw[i:], '\n')
 		if n < 0 {
 			break
+		}
+		if n == 0 || raw[i+n-1] != '\r' {
+			c.Problem = BareLF
+			return c
 		}
 		i += n + 1
 	}

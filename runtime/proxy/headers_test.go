@@ -32,6 +32,7 @@ func TestCheckRequest(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: a\r\nBad Name: 1\r\n\r\n", BadHeaderName, 0},
 		{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\ncontent-length: 3\r\n\r\n", CLAndTE, hopBit([]byte("Transfer-Encoding"))},
 		{"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", "", 0},
+		{"GET / HTTP/1.1\r\nHost: a\nX-Ok: 1\r\n\r\n", BareLF, 0},
 		{"GET / HTTP/1.1\r\nHost: a\r\nconnection: keep-alive, X-Hop\r\nTE: trailers\r\nproxy-authorization: x\r\n\r\n", "",
 			hopBit([]byte("Connection")) | hopBit([]byte("Te")) | hopBit([]byte("Proxy-Authorization"))},
 	}
@@ -134,9 +135,10 @@ func TestClassify(t *testing.T) {
 func checkLines(raw []byte, chunked bool) Check {
 	var c Check
 	for len(raw) > 0 {
-		line := raw
+		line, bare := raw, false
 		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
 			line, raw = raw[:i], raw[i+1:]
+			bare = i == 0 || line[i-1] != '\r'
 		} else {
 			raw = nil
 		}
@@ -144,6 +146,10 @@ func checkLines(raw []byte, chunked bool) Check {
 			line = line[:n-1]
 		}
 		if len(line) == 0 || line[0] == ' ' || line[0] == '\t' {
+			if bare {
+				c.Problem = BareLF
+				return c
+			}
 			continue
 		}
 		colon := bytes.IndexByte(line, ':')
@@ -170,6 +176,13 @@ func checkLines(raw []byte, chunked bool) Check {
 		if bytes.EqualFold(name, []byte("Expect")) {
 			c.Expect = true
 		}
+		if bytes.EqualFold(name, []byte("Authorization")) {
+			c.Authorizations++
+		}
+		if bare {
+			c.Problem = BareLF
+			return c
+		}
 	}
 	return c
 }
@@ -178,7 +191,8 @@ func FuzzCheckRaw(f *testing.F) {
 	for _, s := range []string{
 		"Host: a\r\nX-Ok: 1\r\n", "Host: a\r\nBad Name: 1\r\n", "Transfer-Encoding: chunked\r\ncontent-length: 3\r\n",
 		"connection: keep-alive, X-Hop\r\nTE: trailers\r\nproxy-authorization: x\r\n", "Expect: 100-continue\r\n",
-		"A: b\r\n c\r\n\td\r\n", ":x\r\n", "\r\r\n", "x\r\n", "\rX: 1\r\n", "X: 1\r", "X: 1", "\n\nUpgrade: h2c\n",
+		"A: b\r\n c\r\n\td\r\n", ":x\r\n", "\r\r\n", "x\r\n", "\rX: 1\r\n", "X: 1\r", "X: 1", "\n\nUpgrade: h2c\n", "A: 1\nB: 2\r\n", "A: 1\r\n\n",
+		"Authorization: a\r\nauthorization: b\r\n",
 		"Keep-Alive: 1\r\nTrailer: x\r\nProxy-Connection: y\r\nProxy-Authenticate: z\r\n", "X-\u00e9: 1\r\n",
 	} {
 		f.Add([]byte(s), false)
