@@ -78,6 +78,28 @@ func (k *apiKey) credential(req *fasthttp.Request) []byte {
 	}
 }
 
+// given counts the copies of the key's parameter in req.
+func (k *apiKey) given(req *fasthttp.Request) int {
+	n := 0
+	switch k.in {
+	case "header":
+		n = len(req.Header.PeekAll(k.name))
+	case "query":
+		for name := range req.URI().QueryArgs().All() {
+			if string(name) == k.name {
+				n++
+			}
+		}
+	default:
+		for name := range req.Header.Cookies() {
+			if string(name) == k.name {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func (k *apiKey) Check(ctx *fasthttp.RequestCtx, _ []string, id *Identity) Result {
 	v := bytes.TrimSpace(k.credential(&ctx.Request))
 	if len(v) == 0 {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -205,6 +206,9 @@ type Policy struct {
 	unchecked []string
 	// challenges are the WWW-Authenticate values of a 401, one per scheme.
 	challenges []string
+	// keys are the API key schemes the alternatives name, once each, for
+	// Duplicate.
+	keys []*apiKey
 }
 
 type check struct {
@@ -239,6 +243,9 @@ func (s *Schemes) Policy(reqs []bundle.Requirement) *Policy {
 				seenChallenge[ch] = true
 				p.challenges = append(p.challenges, ch)
 			}
+			if k, ok := c.scheme.(*apiKey); ok && !slices.Contains(p.keys, k) {
+				p.keys = append(p.keys, k)
+			}
 		}
 		p.alts = append(p.alts, alt)
 	}
@@ -247,6 +254,20 @@ func (s *Schemes) Policy(reqs []bundle.Requirement) *Policy {
 	}
 	sort.Strings(p.unchecked)
 	return p
+}
+
+// Duplicate names a credential the request gives more than once where a
+// scheme of p reads it (an API key in its header, query parameter or
+// cookie), "" when there is none. Such a request is refused before any
+// check: one copy would be checked and the other forwarded. Authorization,
+// which every request may carry, is counted by the gateway for all.
+func (p *Policy) Duplicate(req *fasthttp.Request) string {
+	for _, k := range p.keys {
+		if k.given(req) > 1 {
+			return k.in + " " + k.name
+		}
+	}
+	return ""
 }
 
 // Checkable reports whether some alternative can pass.

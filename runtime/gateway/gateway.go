@@ -469,6 +469,10 @@ func (g *Gateway) route(r *request) *operation {
 		return nil
 	}
 	r.hop, r.expect = check.Hop, check.Expect
+	if check.Authorizations > 1 {
+		r.fail(problem.BadRequest, "the request has the Authorization field more than once", nil)
+		return nil
+	}
 	if ip, ok := netip.AddrFromSlice(ctx.RemoteIP()); ok {
 		r.peer = ip.Unmap()
 	}

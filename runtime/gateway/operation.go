@@ -274,6 +274,10 @@ func (o *operation) refuseUnauthenticated(r *request) bool {
 // challenges when no alternative passes, 403 when a credential was good
 // but short of a scope.
 func (o *operation) authenticate(r *request) bool {
+	if where := o.auth.Duplicate(&r.ctx.Request); where != "" {
+		r.fail(problem.BadRequest, "the request gives the credential of "+where+" more than once", nil)
+		return false
+	}
 	switch d, alt := o.auth.Check(r.ctx, &r.identity); d {
 	case auth.Allow:
 		r.authAlt = alt
