@@ -77,6 +77,39 @@ func crlfLine(src []byte, i int) (line []byte, next int, more bool, err error) {
 	return src[i : i+eol-1], i + eol + 1, false, nil
 }
 
+// bareLF reports whether head has an LF not preceded by CR.
+func bareLF(head []byte) bool {
+	for i := 0; ; {
+		n := bytes.IndexByte(head[i:], '\n')
+		if n < 0 {
+			return false
+		}
+		if i+n == 0 || head[i+n-1] != '\r' {
+			return true
+		}
+		i += n + 1
+	}
+}
+
+// hasField reports whether a raw head (a start line, then field lines
+// ended by CRLF) has a field named name, whatever its case.
+func hasField(head []byte, name string) bool {
+	for i := bytes.IndexByte(head, '\n'); i >= 0 && i+1 < len(head); {
+		line := head[i+1:]
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		if len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			return true
+		}
+		i += 1 + len(line)
+		if i >= len(head) || head[i] != '\n' {
+			return false
+		}
+	}
+	return false
+}
+
 // chunkSize parses a chunk-size line (hex, then optional extensions after
 // ';'), refusing sizes past 1<<40.
 func chunkSize(line []byte) (int, bool) {

@@ -77,3 +77,41 @@ func FuzzDecodeChunked(f *testing.F) {
 		}
 	})
 }
+
+func TestHasField(t *testing.T) {
+	for _, tt := range []struct {
+		head string
+		want bool
+	}{
+		{"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked", true},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\ncontent-length: 3", true},
+		{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", false},
+		{"HTTP/1.1 200 OK\r\nX-Content-Length: 3\r\nContent-Lengths: 1", false},
+		{"HTTP/1.1 200 OK\r\nContent-Length : 3", false},
+		{"HTTP/1.1 200 OK", false},
+		{"", false},
+		{"HTTP/1.1 200 OK\r\n", false},
+	} {
+		if got := hasField([]byte(tt.head), "Content-Length"); got != tt.want {
+			t.Errorf("hasField(%q) = %v, want %v", tt.head, got, tt.want)
+		}
+	}
+}
+
+func TestBareLF(t *testing.T) {
+	for _, tt := range []struct {
+		head string
+		want bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: h", false},
+		{"GET / HTTP/1.1\nHost: h", true},
+		{"\nGET / HTTP/1.1", true},
+		{"GET / HTTP/1.1\r\nHost: h\r\n\n", true},
+		{"GET / HTTP/1.1\r\r\nHost: h", false},
+		{"", false},
+	} {
+		if got := bareLF([]byte(tt.head)); got != tt.want {
+			t.Errorf("bareLF(%q) = %v, want %v", tt.head, got, tt.want)
+		}
+	}
+}

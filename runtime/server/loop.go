@@ -438,6 +438,18 @@ func (cc *clientConn) next(buf []byte) bool {
 			return false
 		}
 		end := bytes.Index(buf, crlfcrlf)
+		// A head ends at its first empty line, each of its lines ended by
+		// CRLF: a bare LF before the CRLFCRLF would end a line, or the
+		// head, earlier for the parser than for this search (a request
+		// hidden in a body), so it is refused, wherever it is.
+		head := buf
+		if end >= 0 {
+			head = buf[:end]
+		}
+		if bareLF(head[:min(len(head), s.opts.MaxHeaderBytes)]) {
+			cc.refuse(problem.BadRequest, proxy.BareLF)
+			return false
+		}
 		if (end < 0 && len(buf) > s.opts.MaxHeaderBytes) || end+4 > s.opts.MaxHeaderBytes {
 			cc.refuse(problem.HeaderTooLarge, fmt.Sprintf("the request line and header exceed %d bytes", s.opts.MaxHeaderBytes))
 			return false
@@ -447,7 +459,8 @@ func (cc *clientConn) next(buf []byte) bool {
 		}
 		cc.ls.rd.Reset(buf[:end+4])
 		cc.ls.br.Reset(&cc.ls.rd)
-		if err := req.Header.Read(cc.ls.br); err != nil {
+		if err := req.Header.Read(cc.ls.br); err != nil || cc.ls.br.Buffered() != 0 {
+			// Or the parser ended the head before the search did.
 			cc.refuse(problem.BadRequest, "the request could not be parsed")
 			return false
 		}
@@ -704,9 +717,14 @@ func (cc *clientConn) dispatch(fresh bool) {
 		pool = new(idlePool)
 		ls.idle[addr] = pool
 	}
-	if idle := *pool; !fresh && len(idle) > 0 {
+	for idle := *pool; !fresh && len(idle) > 0; idle = *pool {
 		up := idle[len(idle)-1]
 		*pool = idle[:len(idle)-1]
+		if up.c.InboundBuffered() > 0 {
+			// It spoke while idle, and nothing was asked of it.
+			up.close()
+			continue
+		}
 		up.owner = cc
 		cc.reused = true
 		cc.send(up)
@@ -830,6 +848,14 @@ func (up *upConn) read() {
 	resp := cc.x.Response()
 	for up.hdr == 0 {
 		end := bytes.Index(buf, crlfcrlf)
+		head := buf
+		if end >= 0 {
+			head = buf[:end]
+		}
+		if bareLF(head) {
+			up.fail(errors.New("the upstream's answer head has a line ended by a bare LF"))
+			return
+		}
 		if end < 0 {
 			if len(buf) > 64<<10 {
 				up.fail(errors.New("the upstream's answer header exceeds 64 KiB"))
@@ -841,6 +867,12 @@ func (up *upConn) read() {
 		ls.br.Reset(&ls.rd)
 		if err := resp.Header.Read(ls.br); err != nil {
 			up.fail(fmt.Errorf("reading the upstream's answer: %w", err))
+			return
+		}
+		if resp.Header.ContentLength() == -1 && hasField(head, "Content-Length") {
+			// fasthttp lets Transfer-Encoding win; which framing the
+			// upstream meant is in doubt (RFC 9112 §6.3).
+			up.fail(errors.New("the upstream's answer has both Content-Length and Transfer-Encoding"))
 			return
 		}
 		st := resp.Header.StatusCode()
@@ -859,10 +891,15 @@ func (up *upConn) read() {
 		up.cl = resp.Header.ContentLength()
 		up.head = cc.x.Request().Header.IsHead() || st == fasthttp.StatusNoContent || st == fasthttp.StatusNotModified
 	}
+	// An answer is kept whole, and its connection pooled only when nothing
+	// follows it: bytes past its framing (a Content-Length shorter than the
+	// body, a body on a 204, a 304 or a HEAD's answer) mean that the
+	// upstream and gwc disagree on where it ends, and would be read as the
+	// answer to the next request sent on the connection.
 	switch {
 	case up.head:
 		up.c.Discard(up.hdr) //nolint:errcheck
-		up.done(!resp.ConnectionClose())
+		up.done(!resp.ConnectionClose() && len(buf) == up.hdr)
 	case up.cl >= 0:
 		if up.cl > loopAnswer {
 			up.stream()
@@ -873,7 +910,7 @@ func (up *upConn) read() {
 		}
 		resp.SetBody(buf[up.hdr : up.hdr+up.cl])
 		up.c.Discard(up.hdr + up.cl) //nolint:errcheck
-		up.done(!resp.ConnectionClose())
+		up.done(!resp.ConnectionClose() && len(buf) == up.hdr+up.cl)
 	case up.cl == -1:
 		body, n, done, err := decodeChunked(up.ls.chunked[:0], buf[up.hdr:], loopAnswer)
 		up.ls.chunked = body
@@ -882,7 +919,7 @@ func (up *upConn) read() {
 			resp.SetBody(body)
 			resp.Header.SetContentLength(len(body))
 			up.c.Discard(up.hdr + n) //nolint:errcheck
-			up.done(!resp.ConnectionClose())
+			up.done(!resp.ConnectionClose() && len(buf) == up.hdr+n)
 		case err == nil || errors.Is(err, errTooLarge):
 			// Not in whole: it streams, as it comes.
 			up.stream()

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The attack suite: hostile clients and upstreams speaking raw bytes on
+// 127.0.0.1, each case a hole an attack run found or the rule behind it.
+// Like the rest of this package it runs on every engine (scripts/test.sh
+// runs it once per engine, GWC_TEST_ENGINE).
+
+// rawUpstream is an upstream that answers with whatever bytes answer
+// returns, as they are: it can lie about its framing. It reads the requests
+// of each connection in turn (keep-alive) and records them.
+type rawUpstream struct {
+	ln   net.Listener
+	addr string
+	mu   sync.Mutex
+	seen []rawSeen
+}
+
+// rawSeen is one request a rawUpstream read, with the number of the
+// connection it came on.
+type rawSeen struct {
+	conn   int
+	req    *http.Request
+	body   []byte
+	header http.Header
+}
+
+func newRawUpstream(t testing.TB, answer func(r *http.Request, body []byte) string) *rawUpstream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &rawUpstream{ln: ln, addr: ln.Addr().String()}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for n := 1; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go u.serve(c, n, answer)
+		}
+	}()
+	return u
+}
+
+func (u *rawUpstream) serve(c net.Conn, n int, answer func(*http.Request, []byte) string) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		u.mu.Lock()
+		u.seen = append(u.seen, rawSeen{conn: n, req: req, body: body, header: req.Header.Clone()})
+		u.mu.Unlock()
+		out := answer(req, body)
+		if out == "" {
+			return // hang up without an answer
+		}
+		if _, err := io.WriteString(c, out); err != nil {
+			return
+		}
+	}
+}
+
+func (u *rawUpstream) requests() []rawSeen {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]rawSeen(nil), u.seen...)
+}
+
+// echoAnswer answers with the request's URI, well framed.
+func echoAnswer(r *http.Request) string {
+	return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", len(r.RequestURI), r.RequestURI)
+}
+
+// TestUpstreamThatSaysLessThanItSends: an answer with more bytes than its
+// framing says (a Content-Length shorter than the body, a body on a 204,
+// a 304 or the answer to a HEAD) must not leave its connection out of step:
+// the bytes past the framing are never taken as the answer to another
+// request, whoever sends it. nginx and Envoy close such a connection.
+func TestUpstreamThatSaysLessThanItSends(t *testing.T) {
+	const forged = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nforged"
+	lies := map[string]string{
+		"/items?lie=short-length": "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + forged,
+		"/items?lie=204-body":     "HTTP/1.1 204 No Content\r\n\r\n" + forged,
+		"/items?lie=304-body":     "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\n\r\n" + forged,
+		"/items?lie=head-body":    "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + forged,
+		"/items?lie=cl-and-te":    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + forged,
+		"/items?lie=chunked-more": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + forged,
+		"/items?lie=bare-lf":      "HTTP/1.1 200 OK\nContent-Length: 2\n\nok" + forged,
+	}
+	up := newRawUpstream(t, func(r *http.Request, _ []byte) string {
+		if lie, ok := lies[r.RequestURI]; ok {
+			return lie
+		}
+		return echoAnswer(r)
+	})
+	ts := startServer(t, staticLoad(testBundle("http://"+up.addr)))
+	for lie := range lies {
+		t.Run(strings.TrimPrefix(lie, "/items?lie="), func(t *testing.T) {
+			method := "GET"
+			if strings.HasSuffix(lie, "head-body") {
+				method = "HEAD"
+			}
+			do(t, method, ts.base+"/api"+lie, nil)
+			// Other clients, one after the other, each on a connection of
+			// its own: each gets its own answer.
+			for i := 0; i < 5; i++ {
+				uri := fmt.Sprintf("/items?n=%d", i)
+				resp, body := do(t, "GET", ts.base+"/api"+uri, nil)
+				if resp.StatusCode != 200 || string(body) != uri {
+					t.Fatalf("request %d after the lying answer got %d %q, want its own answer %q", i+1, resp.StatusCode, body, uri)
+				}
+			}
+		})
+	}
+}
+
+// TestRequestHiddenInABody: request heads are delimited by the grammar that
+// parses them. A head whose lines end in a bare LF is refused (400, closed):
+// a framing that takes CRLFCRLF as the end of a head, while the parser
+// accepts bare LF, finds a different end than the parser and makes the body
+// of a later request into a request of its own.
+func TestRequestHiddenInABody(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	hidden := "GET /hidden HTTP/1.1\r\nHost: h\r\n\r\n"
+	for name, req := range map[string]string{
+		"bare LF head, then a POST": "GET /api/items HTTP/1.1\nHost: h\n\n" +
+			fmt.Sprintf("POST /api/upload HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(hidden), hidden),
+		"one bare LF line":     "GET /api/items HTTP/1.1\r\nHost: h\nX-A: 1\r\n\r\n",
+		"bare LF request line": "GET /api/items HTTP/1.1\nHost: h\r\n\r\n",
+		"bare CR in a value":   "GET /api/items HTTP/1.1\r\nHost: h\r\nX-A: 1\r2\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := up.count()
+			out, closed := raw(t, ts.Addr().String(), req, 2*time.Second)
+			if !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+				t.Errorf("answer %q, want a 400", out)
+			}
+			if !closed {
+				t.Errorf("the connection was left open after a framing error")
+			}
+			for _, r := range up.since(before) {
+				t.Errorf("the upstream received %s %s", r.Method, r.URI)
+			}
+		})
+	}
+}
+
+// TestDuplicateCredentials: a credential given twice is refused (400) before
+// any check: otherwise one copy is checked and the other, a forged one,
+// reaches the upstream. Authorization is refused twice on every operation
+// (RFC 9110 makes it a singleton field); an API key twice in its header,
+// query parameter or cookie wherever the operation's schemes read it.
+func TestDuplicateCredentials(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(authBundle(t, up.URL)))
+	basic := basicAuth("alice", "s3cret")
+	forged := basicAuth("admin", "forged")
+	for _, c := range []struct {
+		name, req string
+	}{
+		{"two Authorization fields", "GET /api/either HTTP/1.1\r\nHost: h\r\nAuthorization: " + basic + "\r\nAuthorization: " + forged + "\r\n\r\n"},
+		{"two Authorization fields, other case", "GET /api/either HTTP/1.1\r\nHost: h\r\nauthorization: " + basic + "\r\nAUTHORIZATION: " + forged + "\r\n\r\n"},
+		{"two Authorization fields on a public operation", "GET /api/public HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n"},
+		{"two key headers", "GET /api/header HTTP/1.1\r\nHost: h\r\nX-API-Key: k-acme-123\r\nX-API-Key: k-forged\r\n\r\n"},
+		{"two query keys", "GET /api/either?api_key=q-key-1&api_key=forged HTTP/1.1\r\nHost: h\r\n\r\n"},
+		{"two cookie keys", "GET /api/either HTTP/1.1\r\nHost: h\r\nCookie: session=k-beta-789; session=forged\r\n\r\n"},
+		{"two cookie keys in two fields", "GET /api/either HTTP/1.1\r\nHost: h\r\nCookie: session=k-beta-789\r\nCookie: session=forged\r\n\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := up.count()
+			out, _ := raw(t, ts.Addr().String(), strings.Replace(c.req, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1), 2*time.Second)
+			if !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+				t.Errorf("answer %q, want a 400", out)
+			}
+			if !strings.Contains(out, "more than once") {
+				t.Errorf("the problem does not say what is wrong: %q", out)
+			}
+			if up.count() != before {
+				t.Errorf("the request reached the upstream: %v", up.since(before))
+			}
+		})
+	}
+	// One of each still passes.
+	resp, body := do(t, "GET", ts.base+"/api/either", nil, "Authorization", basic)
+	if resp.StatusCode != 200 {
+		t.Errorf("one Authorization: %d %s", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", ts.base+"/api/either", nil, "Cookie", "theme=dark; session=k-beta-789; lang=fr")
+	if resp.StatusCode != 200 {
+		t.Errorf("one session cookie among others: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestBareLFInABodyIsData: the bare-LF rule is the head's; a body is bytes.
+func TestBareLFInABodyIsData(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	body := "line one\nline two\n\n"
+	out, _ := raw(t, ts.Addr().String(), fmt.Sprintf("POST /api/upload HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body), 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 200 ") {
+		t.Fatalf("answer %q", out)
+	}
+	if got := string(up.last(t).Body); got != body {
+		t.Errorf("upstream got %q", got)
+	}
+}
