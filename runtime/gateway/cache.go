@@ -17,6 +17,7 @@ import (
 
 	"github.com/gwcdev/gwc/runtime/bundle"
 	"github.com/gwcdev/gwc/runtime/cache"
+	"github.com/gwcdev/gwc/runtime/header"
 )
 
 // DefaultCacheBytes is the memory budget of the response cache.
@@ -51,13 +52,25 @@ func newCachePolicy(c *bundle.Cache, rc *responseCache) *cachePolicy {
 	return p
 }
 
-// key is what an answer depends on: method, normalised path, the query
-// with its parameters in order, the vary headers, and — unless the cache is
-// shared — who asked, so that one client never sees another's answer. It is
-// the hex SHA-256 of those, in r's key buffer: valid until the buffer is
-// used again, so a caller that keeps it clones it.
+// key is what an answer depends on: method, the Host the client asked for
+// and its scheme (both forwarded, as X-Forwarded-Host and -Proto, and an
+// upstream may build links or choose a tenant from them), normalised path,
+// the query with its parameters in order, the vary headers, and — unless
+// the cache is shared — who asked, so that one client never sees another's
+// answer. It is the hex SHA-256 of those, in r's key buffer: valid until the
+// buffer is used again, so a caller that keeps it clones it.
 func (p *cachePolicy) key(r *request) string {
 	b := append(r.keyBuf[:0], r.ctx.Request.Header.Method()...)
+	b = append(b, 0)
+	if r.ctx.IsTLS() {
+		b = append(b, 's')
+	}
+	for _, c := range r.ctx.Request.Header.Host() {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A' // host names are not case-sensitive
+		}
+		b = append(b, c)
+	}
 	b = append(append(append(append(b, 0), r.op.op.ID...), 0), r.path...)
 	b = append(b, 0)
 	var argsBuf [16][2][]byte
@@ -89,6 +102,21 @@ func (p *cachePolicy) key(r *request) string {
 // every concurrent miss of its key and keeps the answer when it may.
 func (o *operation) serveCached(r *request) {
 	p := o.cache
+	if p.sharedWith(r) && len(r.ctx.Request.Header.PeekCanonical(header.Authorization)) > 0 {
+		// RFC 9111 §3.5: an answer to a request with Authorization is
+		// kept for others only when it says so; such a request is not
+		// answered from what others were answered either (a per-user
+		// answer is what it asks for).
+		key := strings.Clone(p.key(r)) // forward rewrites the request
+		o.forward(r)
+		if e := p.capture(r); e != nil && e.public {
+			if err := p.rc.store.Set(context.Background(), key, e.Entry); err != nil {
+				p.rc.errors.Inc()
+			}
+		}
+		p.rc.bypass.Inc()
+		return
+	}
 	key := p.key(r) // r's buffer: cloned below before anything keeps it
 	ctx := context.Background()
 	e, ok, err := p.rc.store.Get(ctx, key)
@@ -108,13 +136,14 @@ func (o *operation) serveCached(r *request) {
 	v, _, _ := p.rc.flight.Do(key, func() (any, error) {
 		leader = true
 		o.forward(r)
-		e := p.capture(r)
-		if e != nil {
-			if err := p.rc.store.Set(ctx, key, e); err != nil {
-				p.rc.errors.Inc()
-			}
+		c := p.capture(r)
+		if c == nil {
+			return (*cache.Entry)(nil), nil
 		}
-		return e, nil
+		if err := p.rc.store.Set(ctx, key, c.Entry); err != nil {
+			p.rc.errors.Inc()
+		}
+		return c.Entry, nil
 	})
 	if leader {
 		p.rc.miss.Inc()
@@ -132,11 +161,24 @@ func (o *operation) serveCached(r *request) {
 	o.forward(r)
 }
 
+// sharedWith reports whether r's answer would be kept under a key other
+// clients' requests share: the operation's cache is shared, or gwc did not
+// authenticate r (all anonymous requests share their keys).
+func (p *cachePolicy) sharedWith(r *request) bool { return p.shared || r.identity.Client == "" }
+
+// captured is an answer that may be kept; public says its Cache-Control
+// lets a shared cache keep it even for a request with Authorization
+// (public, s-maxage or must-revalidate: RFC 9111 §3.5).
+type captured struct {
+	*cache.Entry
+	public bool
+}
+
 // capture makes an entry of the upstream's answer when it may be kept:
 // a 2xx other than 206, no Cache-Control no-store or private, no Set-Cookie,
 // no Vary: *, and a body of at most maxCachedBody. The answer is left
 // whole for its own client either way.
-func (p *cachePolicy) capture(r *request) *cache.Entry {
+func (p *cachePolicy) capture(r *request) *captured {
 	if r.reason != "" { // gwc answered: the upstream failed
 		return nil
 	}
@@ -174,7 +216,9 @@ func (p *cachePolicy) capture(r *request) *cache.Entry {
 	} else {
 		body = append([]byte(nil), resp.Body()...)
 	}
-	e := &cache.Entry{Status: st, Body: body, Stored: time.Now(), TTL: p.ttl}
+	c := &captured{Entry: &cache.Entry{Status: st, Body: body, Stored: time.Now(), TTL: p.ttl},
+		public: directive(cc, "public") || directive(cc, "s-maxage") || directive(cc, "must-revalidate")}
+	e := c.Entry
 	for k, v := range resp.Header.All() {
 		switch strings.ToLower(string(k)) {
 		case "content-length", "transfer-encoding", "date", "connection", "x-request-id", "x-cache", "age", "content-type":
@@ -185,7 +229,19 @@ func (p *cachePolicy) capture(r *request) *cache.Entry {
 	if ct := resp.Header.ContentType(); len(ct) > 0 {
 		e.Header = append(e.Header, [2]string{"Content-Type", string(ct)})
 	}
-	return e
+	return c
+}
+
+// directive reports whether a lower-case Cache-Control value has the
+// directive name (alone or with an argument).
+func directive(cc, name string) bool {
+	for _, d := range strings.Split(cc, ",") {
+		d = strings.TrimSpace(d)
+		if d == name || strings.HasPrefix(d, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // writeEntry answers with a stored response.

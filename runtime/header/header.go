@@ -53,4 +53,5 @@ var (
 	RateLimit       = Canonical("RateLimit")
 	RateLimitPolicy = Canonical("RateLimit-Policy")
 	RetryAfter      = Canonical("Retry-After")
+	Authorization   = Canonical("Authorization")
 )

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gwcdev/gwc/runtime/bundle"
 )
 
 // The attack suite: hostile clients and upstreams speaking raw bytes on
@@ -227,5 +229,53 @@ func TestBareLFInABodyIsData(t *testing.T) {
 	}
 	if got := string(up.last(t).Body); got != body {
 		t.Errorf("upstream got %q", got)
+	}
+}
+
+// TestCacheKeyAndCredentials: an answer kept in the response cache is
+// served only to requests it answers. The key covers what is forwarded and
+// can change the answer (Host, forwarded as X-Forwarded-Host, among it); an
+// answer to a request with Authorization is kept for others only when its
+// Cache-Control says so (RFC 9111 §3.5).
+func TestCacheKeyAndCredentials(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("public") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		}
+		fmt.Fprintf(w, "host=%s auth=%s", r.Header.Get("X-Forwarded-Host"), r.Header.Get("Authorization"))
+	})
+	b := mainBundle("Cache", up.URL)
+	cached := bundle.Policy{Upstream: "main", Cache: &bundle.Cache{TTL: bundle.Duration(time.Minute)}}
+	addOp(b, bundle.Operation{ID: "page", Method: "GET", Path: "/page", Public: true, Policy: cached})
+	ts := startServer(t, staticLoad(b))
+	get := func(path string, hdr ...string) (string, string) {
+		resp, body := do(t, "GET", ts.base+path, nil, hdr...)
+		return string(body), resp.Header.Get("X-Cache")
+	}
+
+	if body, _ := get("/api/page", "Host", "evil.example"); body != "host=evil.example auth=" {
+		t.Fatalf("first answer %q", body)
+	}
+	if body, xc := get("/api/page", "Host", "api.good.example"); body != "host=api.good.example auth=" {
+		t.Errorf("Host api.good.example got %q (X-Cache %s): the answer cached for another Host", body, xc)
+	}
+	if body, xc := get("/api/page", "Host", "EVIL.example"); xc != "HIT" || body != "host=evil.example auth=" {
+		t.Errorf("the same host in other case: %q (X-Cache %s), want the cached answer", body, xc)
+	}
+
+	// A per-user answer the upstream made from a forwarded Authorization.
+	if body, _ := get("/api/page?u=1", "Authorization", "Bearer alice"); body != "host="+ts.Addr().String()+" auth=Bearer alice" {
+		t.Fatalf("answer to alice %q", body)
+	}
+	if body, xc := get("/api/page?u=1"); strings.Contains(body, "alice") {
+		t.Errorf("an anonymous client got alice's answer %q (X-Cache %s)", body, xc)
+	}
+	if body, xc := get("/api/page?u=1", "Authorization", "Bearer mallory"); strings.Contains(body, "alice") {
+		t.Errorf("mallory got alice's answer %q (X-Cache %s)", body, xc)
+	}
+	// Unless the upstream says the answer is public.
+	get("/api/page?public=1", "Authorization", "Bearer alice")
+	if body, xc := get("/api/page?public=1"); xc != "HIT" || !strings.Contains(body, "alice") {
+		t.Errorf("a public answer was not kept: %q (X-Cache %s)", body, xc)
 	}
 }

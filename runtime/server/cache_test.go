@@ -150,14 +150,16 @@ func TestResponseCacheRedis(t *testing.T) {
 	up, calls := countingUpstream(t, 0)
 	one := startServer(t, staticLoad(cacheBundle(t, up.URL, rs.url(), time.Minute)))
 	two := startServer(t, staticLoad(cacheBundle(t, up.URL, rs.url(), time.Minute)))
-	r1, b1 := do(t, "GET", one.base+"/api/items?x=1", nil, "X-Key", "key-a")
-	r2, b2 := do(t, "GET", two.base+"/api/items?x=1", nil, "X-Key", "key-a")
+	// Behind a load balancer, both replicas see the Host it was sent to
+	// (the Host is part of the key).
+	r1, b1 := do(t, "GET", one.base+"/api/items?x=1", nil, "X-Key", "key-a", "Host", "api.example")
+	r2, b2 := do(t, "GET", two.base+"/api/items?x=1", nil, "X-Key", "key-a", "Host", "api.example")
 	if string(b1) != string(b2) || r1.Header.Get("X-Cache") != "MISS" || r2.Header.Get("X-Cache") != "HIT" || calls.Load() != 1 {
 		t.Errorf("replica two: %q (%s) after %q (%s), %d calls", b2, r2.Header.Get("X-Cache"), b1, r1.Header.Get("X-Cache"), calls.Load())
 	}
 	// Redis down: the cache is bypassed, requests are served.
 	rs.stop()
-	if resp, _ := do(t, "GET", one.base+"/api/items?x=1", nil, "X-Key", "key-a"); resp.StatusCode != 200 || calls.Load() != 2 {
+	if resp, _ := do(t, "GET", one.base+"/api/items?x=1", nil, "X-Key", "key-a", "Host", "api.example"); resp.StatusCode != 200 || calls.Load() != 2 {
 		t.Errorf("Redis down: %d, %d calls", resp.StatusCode, calls.Load())
 	}
 }
