@@ -2,12 +2,11 @@ package ratelimit
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/gwcdev/gwc/runtime/ratelimit/redistest"
 )
 
 func TestMemory(t *testing.T) {
@@ -49,18 +48,8 @@ func BenchmarkAllow(b *testing.B) {
 		}
 	})
 	b.Run("redis", func(b *testing.B) {
-		if _, err := exec.LookPath("redis-server"); err != nil {
-			b.Skip("redis-server is not installed (apt-get install redis-server)")
-		}
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", b.TempDir())
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { cmd.Process.Kill(); cmd.Wait() }() //nolint:errcheck
-		s, err := NewRedis(fmt.Sprintf("redis://127.0.0.1:%d/0", port))
+		rs := redistest.Start(b)
+		s, err := NewRedis(rs.URL())
 		if err != nil {
 			b.Fatal(err)
 		}
