@@ -2,11 +2,13 @@ package server
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -277,5 +279,68 @@ func TestCacheKeyAndCredentials(t *testing.T) {
 	get("/api/page?public=1", "Authorization", "Bearer alice")
 	if body, xc := get("/api/page?public=1"); xc != "HIT" || !strings.Contains(body, "alice") {
 		t.Errorf("a public answer was not kept: %q (X-Cache %s)", body, xc)
+	}
+}
+
+// TestClientsThatNeverRead: clients that pipeline requests for large
+// answers and read none hold at most the documented memory per connection
+// (docs/security.md), and are closed after the write timeout.
+func TestClientsThatNeverRead(t *testing.T) {
+	// Answers an engine may hold whole, and answers it streams.
+	for _, size := range []int{200 << 10, 512 << 10} {
+		t.Run(fmt.Sprintf("%d KiB answers", size>>10), func(t *testing.T) { clientsThatNeverRead(t, size) })
+	}
+}
+
+func clientsThatNeverRead(t *testing.T, size int) {
+	const clients = 30
+	answer := strings.Repeat("z", size)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(answer)))
+		io.WriteString(w, answer) //nolint:errcheck
+	})
+	ts := startServerWith(t, staticLoad(testBundle(up.URL)), func(o *Options) { o.WriteTimeout = 3 * time.Second })
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse + m.StackInuse
+	}
+	before := heap()
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		c, err := net.Dial("tcp", ts.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+		go io.WriteString(c, strings.Repeat("GET /api/items HTTP/1.1\r\nHost: x\r\n\r\n", 60)) //nolint:errcheck
+	}
+	// Until the gateway stops asking the upstream: every connection is as
+	// full as it gets.
+	for last, still, deadline := -1, 0, time.Now().Add(20*time.Second); still < 5 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		if n := up.count(); n == last {
+			still++
+		} else {
+			last, still = n, 0
+		}
+	}
+	held := heap() - min(before, heap())
+	t.Logf("%d clients that do not read: %.1f MiB held, %.2f MiB each", clients, float64(held)/(1<<20), float64(held)/clients/(1<<20))
+	if per := held / clients; per > MaxConnMemory {
+		t.Errorf("each connection holds %.1f MiB; the limit is %.1f MiB", float64(per)/(1<<20), float64(MaxConnMemory)/(1<<20))
+	}
+	// Past the write timeout, every one is closed: reading now gets what
+	// was on its way, then the end.
+	time.Sleep(3 * time.Second)
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+		n, err := io.Copy(io.Discard, c)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() || n > 64<<20 {
+			t.Fatalf("client %d: the connection was not closed after the write timeout (%d bytes read, %v)", i+1, n, err)
+		}
 	}
 }

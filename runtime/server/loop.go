@@ -46,12 +46,31 @@ import (
 // Addr as they are for the fasthttp engine. gnet itself listens only on a
 // unix socket in a private temporary directory, which nothing connects to.
 
-// loopBody and loopAnswer are the largest request body and answer the loop
-// holds; larger ones stream, on the fasthttp engine.
+// What one client connection may hold in memory on a loop, together
+// bounded by MaxConnMemory (docs/security.md): a request body and an answer
+// are held whole up to loopBody and loopAnswer (larger ones stream, on the
+// fasthttp engine, which reads and writes as the peers do); a connection's
+// unwritten answers past maxOutbound stop the loop from reading its next
+// requests (a client that does not read), until half of them are out; and
+// a client that sends more than maxInbound ahead of what was served is
+// closed (gnet reads every readable socket, and cannot leave bytes in the
+// kernel as a goroutine that stops reading does).
 const (
-	loopBody   = 256 << 10
-	loopAnswer = 1 << 20
+	loopBody    = 256 << 10
+	loopAnswer  = 256 << 10
+	maxOutbound = 256 << 10
 )
+
+// maxInbound is the most a client may have sent that is not served yet: a
+// head and a body of the largest sizes the loop holds, and room for the
+// next request's head.
+func (e *loopEngine) maxInbound() int { return 2*e.s.opts.MaxHeaderBytes + loopBody }
+
+// MaxConnMemory bounds the buffers one client connection holds: its head
+// and body (maxInbound), one answer held whole and the unwritten answers
+// behind it (loopAnswer and maxOutbound, each possibly held twice while it
+// is copied), with the default 16 KiB header limit.
+const MaxConnMemory = 2 << 20
 
 // maxIdleUpstream is how many idle connections a loop keeps per upstream
 // target; upstreamIdle is how long one is kept.
@@ -59,11 +78,6 @@ const (
 	maxIdleUpstream = 512
 	upstreamIdle    = 30 * time.Second
 )
-
-// maxOutbound is how much of a connection's answers the loop keeps
-// unwritten (a client that does not read) before it stops reading its next
-// requests; they are read again once half of it is out.
-const maxOutbound = 4 << 20
 
 type loopEngine struct {
 	gnet.BuiltinEventEngine
@@ -348,6 +362,13 @@ func (e *loopEngine) OnTraffic(c gnet.Conn) gnet.Action {
 		ls = v.ls
 		ls.current = c
 		ls.tick()
+		if c.InboundBuffered() > e.maxInbound() && (v.busy || v.stalled) {
+			// Sending ahead of what is served, and past what the loop
+			// holds: its bytes cannot be left unread.
+			v.closed = true
+			ls.current = nil
+			return gnet.Close
+		}
 		v.process()
 	case *upConn:
 		ls = v.ls
