@@ -1,7 +1,17 @@
 // Package compiler turns an OpenAPI document with the x-gateway extension
-// into a bundle: load → check → resolve → plan, each stage a file of its own.
-// `gwc lint` runs the stages up to resolve (Check); `gwc build` runs them all
-// (Compile) and encodes the result with runtime/bundle.
+// into a bundle. It is a list of stages, run in order by one runner:
+//
+//	load     read the entry file and the files it $refs (compiler/spec)
+//	check    validate the x-gateway extension against its schema
+//	resolve  build the Model: every operation's effective policy
+//	plan     build the bundle: routes, operations and the named parts they use
+//	encode   write the bundle in the .gwb format (runtime/bundle)
+//
+// The entry points differ only in where they stop: Check runs up to resolve
+// and stops at the first stage with errors; Analyze (`gwc lint`) runs up to
+// resolve and goes on past errors as far as the document allows; Compile
+// (`gwc serve SPEC`) runs up to plan and Build (`gwc build`) up to encode,
+// both stopping at the first stage with errors.
 package compiler
 
 import (
@@ -31,61 +41,94 @@ type Options struct {
 	// SourceDateEpoch, when set, is recorded as the build time (the
 	// reproducible-builds convention); nil reads $SOURCE_DATE_EPOCH.
 	SourceDateEpoch *int64
+	// Encode configures the encode stage, which only Build runs: the gwc
+	// version written in the header, and the key to sign with, if any.
+	Encode bundle.EncodeOptions
 }
+
+// state is what the stages hand on: each reads what the stages before it
+// made and adds its own part, and its diagnostics to ds.
+type state struct {
+	opts    Options
+	ds      diag.Diagnostics
+	doc     *spec.Document // load
+	model   *Model         // resolve
+	bundle  *bundle.Bundle // plan; nil when the spec has errors
+	encoded *Encoded       // encode
+}
+
+// A stage is one step of the pipeline. Problems in the spec are
+// diagnostics; an error is for what is not the spec's fault (a file that
+// cannot be read, a bad $SOURCE_DATE_EPOCH) and ends the run with no
+// result.
+type stage struct {
+	name string
+	run  func(s *state) error
+}
+
+// stages is the pipeline, in order.
+var stages = []stage{
+	{"load", loadStage},
+	{"check", checkStage},
+	{"resolve", resolveStage},
+	{"plan", planStage},
+	{"encode", encodeStage},
+}
+
+// run runs the stages in order up to and including the one named last, and
+// stops earlier when ctx is done (returning what was made so far with ctx's
+// error) or when stop, asked after each stage, says so. The diagnostics are
+// sorted. A stage's error is returned with no state.
+func run(ctx context.Context, opts Options, last string, stop func(*state) bool) (*state, diag.Diagnostics, error) {
+	s := &state{opts: opts}
+	for _, st := range stages {
+		if err := st.run(s); err != nil {
+			s.ds.Sort()
+			return nil, s.ds, err
+		}
+		if ctx.Err() != nil || st.name == last || stop(s) {
+			break
+		}
+	}
+	s.ds.Sort()
+	return s, s.ds, ctx.Err()
+}
+
+// atErrors is the stop rule of Check, Compile and Build: no stage runs on a
+// spec that already has errors.
+func atErrors(s *state) bool { return s.ds.HasErrors() }
+
+// withoutDocument is Analyze's stop rule: go on past errors for as long as
+// there is a document to check. Errors in files the entry $refs (a syntax
+// error, a missing file) leave those references unresolved, and everything
+// else can still be checked; only an entry file that did not parse stops
+// the run.
+func withoutDocument(s *state) bool { return s.doc == nil || s.doc.Root == nil }
 
 // Check loads the spec, validates the extension and resolves every operation's
 // effective policy, stopping at the first stage that finds errors. The error
 // is for I/O problems with the entry file; problems in the spec are
 // diagnostics.
 func Check(ctx context.Context, opts Options) (*Model, diag.Diagnostics, error) {
-	loader := &spec.Loader{ReadFile: opts.ReadFile}
-	doc, ds, err := loader.Load(opts.Spec)
-	if err != nil {
-		return nil, nil, err
+	s, ds, err := run(ctx, opts, "resolve", atErrors)
+	if s == nil {
+		return nil, ds, err
 	}
-	if ds.HasErrors() || ctx.Err() != nil {
-		ds.Sort()
-		return nil, ds, ctx.Err()
-	}
-	if opts.Lint {
-		ds = append(ds, nonStandardRefs(doc)...)
-	}
-	ds = append(ds, xgateway.Check(doc)...)
-	if ds.HasErrors() {
-		ds.Sort()
-		return nil, ds, nil
-	}
-	m, rds := resolve(doc)
-	ds = append(ds, rds...)
-	ds.Sort()
-	return m, ds, ctx.Err()
+	return s.model, ds, err
 }
 
 // Analyze makes the checks of Check as far as the document allows, for
 // lint: it goes on past x-gateway errors (resolving reads only what the
-// extension's check accepted), so that one run reports all it can. The
-// document is nil when the entry file could not be loaded at all.
+// extension's check accepted), so that one run reports all it can, and it
+// always adds the findings of Options.Lint. The document is nil when the
+// entry file could not be loaded at all.
 func Analyze(ctx context.Context, opts Options) (*Analysis, diag.Diagnostics, error) {
-	loader := &spec.Loader{ReadFile: opts.ReadFile}
-	doc, ds, err := loader.Load(opts.Spec)
-	if err != nil {
-		return nil, nil, err
+	opts.Lint = true
+	s, ds, err := run(ctx, opts, "resolve", withoutDocument)
+	if s == nil {
+		return nil, ds, err
 	}
-	a := &Analysis{Doc: doc}
-	// Errors in files the entry $refs (a syntax error, a missing file) leave
-	// those references unresolved, and everything else can still be
-	// checked; only an entry file that did not parse stops here.
-	if doc == nil || doc.Root == nil || ctx.Err() != nil {
-		ds.Sort()
-		return a, ds, ctx.Err()
-	}
-	ds = append(ds, nonStandardRefs(doc)...)
-	ds = append(ds, xgateway.Check(doc)...)
-	m, rds := resolve(doc)
-	a.Model = m
-	ds = append(ds, rds...)
-	ds.Sort()
-	return a, ds, ctx.Err()
+	return &Analysis{Doc: s.doc, Model: s.model}, ds, err
 }
 
 // Analysis is what Analyze could make of a spec: the loaded document (nil
@@ -95,6 +138,47 @@ func Analyze(ctx context.Context, opts Options) (*Analysis, diag.Diagnostics, er
 type Analysis struct {
 	Doc   *spec.Document
 	Model *Model
+}
+
+// Compile runs the stages up to plan and returns the bundle, or nil when
+// the spec has errors.
+func Compile(ctx context.Context, opts Options) (*bundle.Bundle, diag.Diagnostics, error) {
+	s, ds, err := run(ctx, opts, "plan", atErrors)
+	if s == nil || err != nil {
+		return nil, ds, err
+	}
+	return s.bundle, ds, nil
+}
+
+// Build runs every stage and returns the encoded bundle, or nil when the
+// spec has errors. Options.Encode says how to encode it.
+func Build(ctx context.Context, opts Options) (*Encoded, diag.Diagnostics, error) {
+	s, ds, err := run(ctx, opts, "encode", atErrors)
+	if s == nil || err != nil {
+		return nil, ds, err
+	}
+	return s.encoded, ds, nil
+}
+
+// loadStage reads and parses the spec and the files it references.
+func loadStage(s *state) error {
+	loader := &spec.Loader{ReadFile: s.opts.ReadFile}
+	doc, ds, err := loader.Load(s.opts.Spec)
+	if err != nil {
+		return err
+	}
+	s.doc, s.ds = doc, ds
+	return nil
+}
+
+// checkStage validates the x-gateway extension, and with Options.Lint
+// warns about what other OpenAPI tools would refuse.
+func checkStage(s *state) error {
+	if s.opts.Lint {
+		s.ds = append(s.ds, nonStandardRefs(s.doc)...)
+	}
+	s.ds = append(s.ds, xgateway.Check(s.doc)...)
+	return nil
 }
 
 // nonStandardRefs warns about the Redocly-style references the loader
@@ -108,27 +192,31 @@ func nonStandardRefs(doc *spec.Document) diag.Diagnostics {
 	return ds
 }
 
-// Compile runs every stage and returns the bundle, or nil when the spec has
-// errors.
-func Compile(ctx context.Context, opts Options) (*bundle.Bundle, diag.Diagnostics, error) {
-	m, ds, err := Check(ctx, opts)
-	if err != nil || ds.HasErrors() {
-		return nil, ds, err
+// resolveStage builds the Model (resolve.go).
+func resolveStage(s *state) error {
+	m, ds := resolve(s.doc)
+	s.model = m
+	s.ds = append(s.ds, ds...)
+	return nil
+}
+
+// planStage builds the bundle from the Model and stamps the build time from
+// $SOURCE_DATE_EPOCH, when the spec has no errors.
+func planStage(s *state) error {
+	b, ds := plan(s.model)
+	s.ds = append(s.ds, ds...)
+	if s.ds.HasErrors() {
+		return nil
 	}
-	b, pds := plan(m)
-	ds = append(ds, pds...)
-	ds.Sort()
-	if ds.HasErrors() {
-		return nil, ds, nil
-	}
-	epoch, err := sourceDateEpoch(opts.SourceDateEpoch)
+	epoch, err := sourceDateEpoch(s.opts.SourceDateEpoch)
 	if err != nil {
-		return nil, ds, err
+		return err
 	}
 	if epoch != nil {
 		b.API.BuiltAt = time.Unix(*epoch, 0).UTC().Format(time.RFC3339)
 	}
-	return b, ds, nil
+	s.bundle = b
+	return nil
 }
 
 func sourceDateEpoch(set *int64) (*int64, error) {
