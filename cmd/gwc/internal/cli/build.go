@@ -78,7 +78,8 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		}
 		key = k
 	}
-	b, ds, err := compiler.Compile(ctx, compiler.Options{Spec: opts.Spec})
+	enc, ds, err := compiler.Build(ctx, compiler.Options{Spec: opts.Spec,
+		Encode: bundle.EncodeOptions{GWCVersion: opts.Version().Version, SignKey: key}})
 	if err != nil {
 		return IOError(err)
 	}
@@ -86,21 +87,12 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		printSummary(opts.IO, ds)
 		return err
 	}
-	data, err := bundle.Marshal(b, bundle.EncodeOptions{GWCVersion: opts.Version().Version, SignKey: key})
-	if err != nil {
-		// The compiler made a bundle the format refuses: a gwc bug, but
-		// still a clear message rather than a broken file.
-		return fmt.Errorf("cannot encode the bundle: %w", err)
-	}
-	if err := writeFileAtomic(out, data); err != nil {
+	if err := writeFileAtomic(out, enc.Data); err != nil {
 		return IOError(err)
 	}
-	h, err := bundle.ReadHeader(data)
-	if err != nil {
-		return fmt.Errorf("cannot read back the bundle header: %w", err)
-	}
+	b := enc.Bundle
 	_, err = fmt.Fprintf(opts.IO.ErrOut, "built %s: %s, %s, %s (sha256:%x)\n", out,
-		plural(len(b.Operations), "operation"), plural(len(b.Upstreams), "upstream"), byteSize(len(data)), h.Digest[:6])
+		plural(len(b.Operations), "operation"), plural(len(b.Upstreams), "upstream"), byteSize(len(enc.Data)), enc.Header.Digest[:6])
 	return IOError(err)
 }
 
