@@ -13,24 +13,38 @@ import (
 	"github.com/gwcdev/gwc/runtime/bundle"
 )
 
-// BundleFiles returns a LoadFunc that reads bundle files, checking each one's
-// digest, and its signature when key is not nil. A file that cannot be read
-// is the error os gives; one that is not a servable bundle, an *InputError.
+// BundleFiles returns a LoadFunc that reads bundle files with ReadBundle.
 func BundleFiles(paths []string, key ed25519.PublicKey) LoadFunc {
 	return func(ctx context.Context) ([]Loaded, error) {
 		out := make([]Loaded, 0, len(paths))
 		for _, p := range paths {
-			b, h, err := bundle.ReadFile(p, bundle.DecodeOptions{VerifyKey: key})
+			l, err := ReadBundle(p, key)
 			if err != nil {
-				if isDecodeError(err) {
-					return nil, &InputError{err}
-				}
 				return nil, err
 			}
-			out = append(out, Loaded{Bundle: b, Name: p, Digest: DigestHex(h)})
+			out = append(out, l)
 		}
 		return out, nil
 	}
+}
+
+// ReadBundle reads the bundle file at path, checking its digest, and its
+// signature when key is not nil; every command that serves bundle files
+// reads them with it. A file that cannot be read is the error os gives; one
+// that is not a servable bundle (not a bundle at all, corrupt, badly signed,
+// of another format major) is an *InputError whose message starts with
+// path, and which wraps the bundle package's error kind (errors.Is(err,
+// bundle.ErrNotBundle) tells a command that also takes specs to compile the
+// file instead).
+func ReadBundle(path string, key ed25519.PublicKey) (Loaded, error) {
+	b, h, err := bundle.ReadFile(path, bundle.DecodeOptions{VerifyKey: key})
+	if err != nil {
+		if isDecodeError(err) {
+			return Loaded{}, &InputError{err}
+		}
+		return Loaded{}, err
+	}
+	return Loaded{Bundle: b, Name: path, Digest: DigestHex(h)}, nil
 }
 
 // WatchDelay is how long Watch waits after a change before reloading, so

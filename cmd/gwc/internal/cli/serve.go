@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -102,17 +101,15 @@ func (l *loader) load(ctx context.Context) ([]server.Loaded, error) {
 	defer func() { l.started = true }()
 	var out []server.Loaded
 	for _, f := range l.opts.Files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if bundle.IsBundle(data) {
-			b, h, err := bundle.Decode(data, bundle.DecodeOptions{VerifyKey: l.key})
-			if err != nil {
-				return nil, &server.InputError{Err: fmt.Errorf("%s: %w", f, err)}
-			}
-			out = append(out, server.Loaded{Bundle: b, Name: f, Digest: server.DigestHex(h)})
+		// Bundles are read as gwc-serve reads them; a file that is not a
+		// bundle is a spec.
+		loaded, err := server.ReadBundle(f, l.key)
+		if err == nil {
+			out = append(out, loaded)
 			continue
+		}
+		if !errors.Is(err, bundle.ErrNotBundle) {
+			return nil, err
 		}
 		if l.key != nil {
 			return nil, &server.InputError{Err: fmt.Errorf("%s is a spec, not a signed bundle, and --verify-key requires signed bundles", f)}
