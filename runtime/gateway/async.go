@@ -138,3 +138,16 @@ func (x *Exchange) Answered(err error) (again bool) {
 	r.release()
 	return false
 }
+
+// Abandon ends the exchange of a request whose client went away before its
+// answer came: the engine has dropped the attempt (closed its upstream
+// connection, so that the upstream can stop too). The request is recorded
+// as 499 (client closed), not as an upstream failure, and x must not be
+// used again.
+func (x *Exchange) Abandon() {
+	r := x.r
+	x.attempts.Abandon()
+	r.clientClosed()
+	r.g.finish(r, r.sender.Now())
+	r.release()
+}

@@ -530,6 +530,9 @@ func (g *Gateway) finish(r *request, now time.Time) {
 		r.op.respT.apply(&r.ctx.Response.Header, r)
 	}
 	status := r.ctx.Response.StatusCode()
+	if r.gone {
+		status = problem.ClientClosed.Status
+	}
 	elapsed := now.Sub(r.start)
 	if r.op != nil {
 		r.op.metrics.Observe(status, elapsed)

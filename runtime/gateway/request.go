@@ -67,6 +67,8 @@ type request struct {
 	// reason is set when gwc answered itself (a problem, by slug); upstream
 	// when an upstream answered.
 	reason string
+	// gone is set when the client went away before its answer.
+	gone bool
 	// body is the pooled buffer a validated body is read into.
 	body []byte
 	// hdrs backs the []string Header returns to the validator.
@@ -215,6 +217,13 @@ func (r *request) fail(reason problem.Reason, detail string, errs []problem.Fiel
 	p := problem.Problem{Reason: reason, Detail: detail, Instance: r.instance(), RequestID: b2s(r.id), Errors: errs}
 	writeProblem(r.ctx, &p)
 	r.g.rejection(reason)
+}
+
+// clientClosed records that the client went away before its answer: no
+// answer is written, and the request counts as a 499.
+func (r *request) clientClosed() {
+	r.reason, r.gone = problem.ClientClosed.Slug, true
+	r.g.rejection(problem.ClientClosed)
 }
 
 // instance is the request path for a problem's "instance": the normalised

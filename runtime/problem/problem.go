@@ -57,6 +57,9 @@ var (
 	// AuthorizerUnavailable refuses a request the external authorizer could
 	// not decide on, when the spec says on_error: deny.
 	AuthorizerUnavailable = Reason{"authorizer-unavailable", "The authorizer could not decide", 503}
+	// ClientClosed is no answer: the client went away before its answer
+	// was ready. Its status is nginx's 499, for logs and metrics only.
+	ClientClosed = Reason{"client-closed", "The client closed the connection", 499}
 )
 
 // Reasons lists every reason above, so that metrics can resolve their
@@ -65,7 +68,7 @@ var Reasons = []Reason{
 	NotFound, MethodNotAllowed, BadPath, Validation, UnsupportedMedia, BodyTooLarge, NotImplemented,
 	BadGateway, Unavailable, GatewayTimeout, Unauthorized, Forbidden, TooManyRequests, InternalError,
 	RequestTimeout, HeaderTooLarge, NotAcceptable, ServiceOverloaded, BadRequest, AuthUnavailable, LimitUnavailable,
-	AuthorizerUnavailable,
+	AuthorizerUnavailable, ClientClosed,
 }
 
 // Type is the reason's type URI.

@@ -312,6 +312,16 @@ func (a *Attempts) DoneAt(err error, resp *fasthttp.Response, now time.Time) (re
 	return retry, failure
 }
 
+// Abandon ends the attempt Next started without an outcome: the client
+// went away, and the engine dropped the attempt's connection. The target is
+// neither credited nor blamed.
+func (a *Attempts) Abandon() {
+	if a.t != nil {
+		a.u.Pool.Done(a.t, upstream.Canceled)
+		a.t = nil
+	}
+}
+
 func (u *Upstream) index(t *upstream.Target) int {
 	for i, x := range u.Pool.Targets {
 		if x == t {

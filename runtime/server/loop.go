@@ -401,10 +401,22 @@ func (ls *loopState) detach(c gnet.Conn) {
 func (e *loopEngine) OnClose(c gnet.Conn, err error) gnet.Action {
 	switch v := c.Context().(type) {
 	case *clientConn:
-		// A request in progress finishes (its upstream answer), and its
-		// answer is dropped.
 		v.closed = true
 		delete(v.ls.clients, v)
+		if x := v.x; x != nil {
+			// Its request is with the upstream: the call is dropped (its
+			// connection closed, so that the upstream may stop too) and the
+			// request is recorded as 499. A request being answered in this
+			// event finishes, and its answer is dropped.
+			v.ls.tick()
+			if up := v.up; up != nil {
+				up.owner = nil
+				up.close()
+			}
+			v.x, v.up = nil, nil
+			v.guard(x.Abandon)
+			e.active.Add(-1)
+		}
 	case *upConn:
 		v.ls.tick()
 		v.closed(err)
