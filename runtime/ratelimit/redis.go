@@ -35,7 +35,12 @@ func NewRedis(url string) (*Redis, error) {
 		return nil, fmt.Errorf("store.redis.url: %v", err)
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = DialTimeout, CallTimeout, CallTimeout
-	opts.MaxRetries = 0 // the request path does not wait for retries; the next request tries again
+	// The request path does not wait for retries; the next request tries
+	// again. (go-redis reads 0 as its default, 3 retries: -1 is none.)
+	opts.MaxRetries = -1
+	// Nor for go-redis's dial retries (5 attempts 100 ms apart by default):
+	// a refused connection fails at once, not after the call's timeout.
+	opts.DialerRetries = 1
 	c := redis.NewClient(opts)
 	return &Redis{client: c, limiter: redis_rate.NewLimiter(c), prefix: "gwc:"}, nil
 }
