@@ -76,6 +76,11 @@ func (m *Memory) Set(_ context.Context, key string, e *Entry) error {
 }
 
 // Redis keeps entries in Redis, each under its key with the TTL as expiry.
+// On the rate-limit store's client (ratelimit.Redis.Client, as the gateway
+// uses it), a Redis that cannot be reached costs the first few calls their
+// timeout; then Get and Set fail at once with ratelimit.ErrStoreDown until
+// the client's probe reaches Redis again, and the failures of either store
+// count for both.
 type Redis struct {
 	c      *redis.Client
 	prefix string

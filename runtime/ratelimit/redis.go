@@ -16,6 +16,7 @@ type Redis struct {
 	client  *redis.Client
 	limiter *redis_rate.Limiter
 	prefix  string
+	guard   *guard
 }
 
 // DialTimeout and CallTimeout bound a Redis call on the request path: a
@@ -26,8 +27,11 @@ const (
 )
 
 // NewRedis connects to the Redis at url (redis://[user:password@]host:port[/db],
-// rediss:// for TLS). It does not wait for the server: a Redis that is down
-// now is retried on every call, so gwc recovers by itself when it returns.
+// rediss:// for TLS). It does not wait for the server. Once calls fail to
+// reach it, the client's calls fail at once with ErrStoreDown (the cache's
+// too, through Client) while a probe pings it in the background, so a Redis
+// that is down costs the request path only its first failures, and gwc
+// recovers by itself when it returns.
 func NewRedis(url string) (*Redis, error) {
 	quietRedis.Do(func() { redis.SetLogger(discardLogger{}) })
 	opts, err := redis.ParseURL(url)
@@ -42,7 +46,9 @@ func NewRedis(url string) (*Redis, error) {
 	// a refused connection fails at once, not after the call's timeout.
 	opts.DialerRetries = 1
 	c := redis.NewClient(opts)
-	return &Redis{client: c, limiter: redis_rate.NewLimiter(c), prefix: "gwc:"}, nil
+	g := newGuard(c)
+	c.AddHook(g)
+	return &Redis{client: c, limiter: redis_rate.NewLimiter(c), prefix: "gwc:", guard: g}, nil
 }
 
 // quietRedis silences go-redis's own log lines (connection pool retries on
@@ -116,5 +122,6 @@ func (s *Stores) Close() {
 }
 
 // Client is the Redis client, for other uses of the same server (the
-// response cache).
+// response cache). Its calls share the store's guard: they fail at once with
+// ErrStoreDown while Redis is down, and their failures count towards it.
 func (s *Redis) Client() *redis.Client { return s.client }
