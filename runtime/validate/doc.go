@@ -64,13 +64,24 @@
 // prefixItems, items, min/maxItems, min/maxLength, pattern, minimum,
 // maximum, exclusiveMinimum/Maximum and multipleOf; a schema using any other
 // JSON Schema keyword has no fast path. It answers valid, invalid or unsure
-// (malformed JSON, duplicate or escaped member names, deep nesting): only
-// "valid" is final. Anything else is decoded with encoding/json (UseNumber)
-// and validated by santhosh, which decides and writes the errors, so
-// answers and messages are always santhosh's. Agreement is tested on
+// (malformed JSON, escaped member names, deep nesting): only "valid" is
+// final, and only for strict JSON text (below). Anything else is decoded
+// (decodeJSON, with jsontext) and validated by santhosh, which decides and
+// writes the errors, so answers and messages are always santhosh's. Agreement is tested on
 // handwritten cases, by FuzzValidate (bodies) and FuzzParams (parameters),
 // and on the corpus specs' request schemas (internal/conformance, which
 // also compares every decision with kin-openapi's: docs/validation.md).
+//
+// # Strict JSON text
+//
+// A client's JSON (a body, a parameter with content application/json) must
+// be exactly one RFC 8259 value, with only space, tab, CR and LF around it,
+// and must mean the same to every parser, since the upstream gets the bytes
+// as sent: no member name twice in an object (at any depth, declared or
+// not), valid UTF-8, \u escapes of surrogates only in high-low pairs, no
+// byte order mark, at most 1000 levels of nesting. Otherwise the answer is
+// a 400 at the pointer of the problem, "not valid JSON: ..." saying what
+// (quoting at most 64 bytes of the text).
 //
 // # Numbers
 //

@@ -17,11 +17,15 @@ import (
 // The fast path: a schema made only of the keywords request schemas are made
 // of is compiled to a tree of nodes that validates raw JSON bytes in one pass,
 // without building values. It decides only what it can decide exactly as
-// santhosh-tekuri/jsonschema does on the value encoding/json (UseNumber)
-// would decode; for anything else (malformed JSON, duplicate or escaped keys,
-// invalid UTF-8, very deep nesting) it answers "unsure", and the caller runs
-// the full decode and santhosh. Failures are also re-run through santhosh,
-// which writes the error messages, so the fast path never has to.
+// santhosh-tekuri/jsonschema does on the value decodeJSON would decode, and
+// says "valid" only of a text decodeJSON accepts: one RFC 8259 value with
+// only whitespace around it, its strings valid UTF-8 whose \u escapes pair
+// their surrogates, no member name twice in any object, declared or not.
+// For anything else (malformed JSON, a duplicate name or one with an
+// escape, invalid UTF-8, a lone surrogate, very deep nesting) it answers
+// "unsure", and the caller runs the full decode and santhosh, which refuse
+// or decide it. Failures are also re-run through santhosh, which writes the
+// error messages, so the fast path never has to.
 
 // result is the fast path's three-valued answer.
 type result uint8
@@ -606,6 +610,9 @@ func validateFastString(n *node, s string) result {
 
 // validateFast validates a whole JSON text.
 func validateFast(n *node, data []byte) result {
+	if len(data) > math.MaxInt32 {
+		return unsure // names keeps offsets as int32
+	}
 	w := walker{data: data}
 	i := w.ws(0)
 	end, r := w.value(n, i, 0)
@@ -717,16 +724,17 @@ func (w *walker) value(n *node, i, depth int) (int, result) {
 		end = i + 4
 	}
 	if t == tString && !strOK {
-		// Escapes or non-ASCII: decode as encoding/json does when a check
-		// needs the content.
+		// Escapes or non-ASCII: checked, then decoded when a check needs
+		// the content.
+		if !strictString(w.data[i+1 : end-1]) {
+			return 0, unsure
+		}
 		if n.pattern != nil || n.minLen >= 0 || n.maxLen >= 0 || n.format != nil || n.enum != nil || n.hasConst {
 			var s string
 			if err := json.Unmarshal(w.data[i:end], &s); err != nil {
 				return 0, unsure
 			}
 			str = []byte(s)
-		} else if !validString(w.data[i+1 : end-1]) {
-			return 0, unsure
 		}
 	}
 
@@ -991,9 +999,8 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 	if !n.objectKeys {
 		return 0, ok // skipped by the caller
 	}
-	var seen uint64
-	var extra [8][]byte // additionalProperties names, to catch duplicates
-	nextra := 0
+	var seen uint64  // declared names met
+	var others names // undeclared names met
 	i = w.ws(i + 1)
 	if i < len(w.data) && w.data[i] == '}' {
 		if n.required != 0 {
@@ -1061,20 +1068,10 @@ func (w *walker) object(n *node, i, depth int) (int, result) {
 			if n.addlFalse {
 				return 0, fail
 			}
-			if n.addl != nil {
-				key := w.data[keyAt : keyAt+keyLen]
-				for _, k := range extra[:nextra] {
-					if bytes.Equal(k, key) {
-						return 0, unsure
-					}
-				}
-				if nextra == len(extra) {
-					return 0, unsure
-				}
-				extra[nextra] = key
-				nextra++
-				sub = n.addl
+			if !others.add(w.data, keyAt, keyAt+keyLen) {
+				return 0, unsure // a duplicate name
 			}
+			sub = n.addl
 		}
 		var r result
 		if sub != nil && sub.scalar && !w.bare {
@@ -1232,7 +1229,7 @@ func (w *walker) skip(i, depth int) int {
 	switch c := w.data[i]; {
 	case c == '"':
 		e, plain := w.str(i)
-		if e > 0 && !plain && !validString(w.data[i+1:e-1]) {
+		if e > 0 && !plain && !strictString(w.data[i+1:e-1]) {
 			return -1
 		}
 		return e
@@ -1253,48 +1250,82 @@ func (w *walker) skip(i, depth int) int {
 		if bytes.HasPrefix(w.data[i:], []byte("null")) {
 			return i + 4
 		}
-	case c == '{' || c == '[':
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		i = w.ws(i + 1)
-		if i < len(w.data) && w.data[i] == closing {
-			return i + 1
-		}
-		for {
-			if c == '{' {
-				if i >= len(w.data) || w.data[i] != '"' {
-					return -1
-				}
-				e, plain := w.str(i)
-				if e < 0 || (!plain && !validString(w.data[i+1:e-1])) {
-					return -1
-				}
-				i = w.ws(e)
-				if i >= len(w.data) || w.data[i] != ':' {
-					return -1
-				}
-				i = w.ws(i + 1)
-			}
-			e := w.skip(i, depth+1)
-			if e < 0 {
-				return -1
-			}
-			i = w.ws(e)
-			if i >= len(w.data) {
-				return -1
-			}
-			if w.data[i] == closing {
-				return i + 1
-			}
-			if w.data[i] != ',' {
-				return -1
-			}
-			i = w.ws(i + 1)
-		}
+	case c == '{':
+		return w.skipObject(i, depth)
+	case c == '[':
+		return w.skipArray(i, depth)
 	}
 	return -1
+}
+
+// skipObject is skip for the object at i: its names must differ.
+func (w *walker) skipObject(i, depth int) int {
+	i = w.ws(i + 1)
+	if i < len(w.data) && w.data[i] == '}' {
+		return i + 1
+	}
+	var met names
+	for {
+		if i >= len(w.data) || w.data[i] != '"' {
+			return -1
+		}
+		e, plain := w.str(i)
+		if e < 0 || (!plain && !rawName(w.data[i+1:e-1])) {
+			return -1 // malformed or escaped
+		}
+		// met.add, inlined for its common case: a name whose hash is new.
+		if h := nameHash(w.data, i+1, e-1); met.bits&(1<<h) == 0 && met.n < maxNames {
+			met.bits |= 1 << h
+			met.at[met.n] = [2]int32{int32(i + 1), int32(e - 1)}
+			met.n++
+		} else if !met.addMore(w.data, i+1, e-1, h) {
+			return -1 // met before
+		}
+		i = w.ws(e)
+		if i >= len(w.data) || w.data[i] != ':' {
+			return -1
+		}
+		i = w.ws(i + 1)
+		if e = w.skip(i, depth+1); e < 0 {
+			return -1
+		}
+		i = w.ws(e)
+		if i >= len(w.data) {
+			return -1
+		}
+		if w.data[i] == '}' {
+			return i + 1
+		}
+		if w.data[i] != ',' {
+			return -1
+		}
+		i = w.ws(i + 1)
+	}
+}
+
+// skipArray is skip for the array at i.
+func (w *walker) skipArray(i, depth int) int {
+	i = w.ws(i + 1)
+	if i < len(w.data) && w.data[i] == ']' {
+		return i + 1
+	}
+	for {
+		e := w.skip(i, depth+1)
+		if e < 0 {
+			return -1
+		}
+		i = w.ws(e)
+		if i >= len(w.data) {
+			return -1
+		}
+		if w.data[i] == ']' {
+			return i + 1
+		}
+		if w.data[i] != ',' {
+			return -1
+		}
+		i = w.ws(i + 1)
+	}
 }
 
 // str scans the string at i. It returns its end (after the closing quote;
@@ -1346,34 +1377,142 @@ func special(x uint64) uint64 {
 	return ((q - ones) &^ q & highs) | ((b - ones) &^ b & highs) | ((x - ones*0x20) &^ x & highs) | (x & highs)
 }
 
-// validString reports whether a string's raw content has only valid
-// escapes. (encoding/json accepts invalid UTF-8 and lone surrogates and
-// replaces them, so they do not make a document malformed.)
-func validString(raw []byte) bool {
-	for j := 0; j < len(raw); j++ {
-		if raw[j] != '\\' {
-			continue
-		}
-		j++
-		if j >= len(raw) {
-			return false
-		}
-		switch raw[j] {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		case 'u':
-			if j+4 >= len(raw) {
+// strictString reports whether a string's raw content (str found no quote
+// or control character in it) is RFC 8259 text decodeJSON accepts: valid
+// escapes, \u escapes of a surrogate only as a high one followed by a low
+// one, and valid UTF-8.
+func strictString(raw []byte) bool {
+	for j := 0; j < len(raw); {
+		switch c := raw[j]; {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(raw[j:])
+			if r == utf8.RuneError && size == 1 {
 				return false
 			}
-			for k := j + 1; k <= j+4; k++ {
-				if !isHex(raw[k]) {
+			j += size
+		case c != '\\':
+			j++
+		default:
+			if j+1 >= len(raw) {
+				return false
+			}
+			switch raw[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+				continue
+			case 'u':
+			default:
+				return false
+			}
+			r, good := hex4(raw[j+2:])
+			if !good {
+				return false
+			}
+			j += 6
+			if r >= 0xd800 && r <= 0xdfff {
+				// A high surrogate, then a \u escape of a low one.
+				if r >= 0xdc00 || j+6 > len(raw) || raw[j] != '\\' || raw[j+1] != 'u' {
 					return false
 				}
+				if lo, good := hex4(raw[j+2:]); !good || lo < 0xdc00 || lo > 0xdfff {
+					return false
+				}
+				j += 6
 			}
-			j += 4
-		default:
-			return false
 		}
 	}
+	return true
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(h []byte) (rune, bool) {
+	if len(h) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range h[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// rawName reports whether a member name's raw content, str found not plain,
+// is the name itself, so that names compare as bytes: valid UTF-8 without
+// escapes.
+func rawName(raw []byte) bool {
+	return bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw)
+}
+
+// names holds the member names of one object that the walk met, to refuse
+// a duplicate: as offsets into the text while there are few, then in a map.
+// A name is its raw bytes, which must spell it without escapes (plain or
+// rawName), so that two names are the same exactly when their bytes are.
+type names struct {
+	bits uint64              // nameHash bits of the names in at: a name whose bit is clear is new
+	n    uint                // names in at
+	at   [maxNames][2]int32  // start and end of each name's content
+	more map[string]struct{} // every name, once there are more than maxNames
+}
+
+// maxNames is the most names kept as offsets before names uses a map.
+const maxNames = 16
+
+// nameHash mixes the length and the first and last bytes of the name
+// d[start:end] (the quotes around an empty one) into 6 bits.
+func nameHash(d []byte, start, end int) uint {
+	return uint(end-start+int(d[start])*7+int(d[end-1])*31) & 63
+}
+
+// add adds the name d[start:end]; false when it was met before. A name
+// whose hash no name met has is new, without a comparison.
+func (s *names) add(d []byte, start, end int) bool {
+	h := nameHash(d, start, end)
+	if n := s.n; s.bits&(1<<h) == 0 && n < maxNames {
+		s.bits |= 1 << h
+		s.at[n] = [2]int32{int32(start), int32(end)}
+		s.n = n + 1
+		return true
+	}
+	return s.addMore(d, start, end, h)
+}
+
+// addMore is add for a name whose hash some name has, or past maxNames.
+func (s *names) addMore(d []byte, start, end int, h uint) bool {
+	key := d[start:end]
+	if n := s.n; n < maxNames {
+		for _, a := range s.at[:n] {
+			if nameHash(d, int(a[0]), int(a[1])) == h && string(d[a[0]:a[1]]) == string(key) {
+				return false
+			}
+		}
+		s.bits |= 1 << h
+		s.at[n] = [2]int32{int32(start), int32(end)}
+		s.n = n + 1
+		return true
+	}
+	if s.more == nil {
+		s.more = make(map[string]struct{}, 2*maxNames)
+		for _, a := range s.at {
+			s.more[bstr(d[a[0]:a[1]])] = struct{}{}
+		}
+	}
+	// The text is not changed during the walk, which s does not outlive:
+	// its names are views of it.
+	k := bstr(key)
+	if _, met := s.more[k]; met {
+		return false
+	}
+	s.more[k] = struct{}{}
 	return true
 }
 

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,13 +48,31 @@ var agreementSeeds = []string{
 	`{"ok":truex}`, `{"ba":fals}`, `{"nu":nul}`, `{"ok":true,"ok":false}`,
 }
 
+// strictSeeds are texts that are not RFC 8259 text, or that parsers read
+// differently, and texts close to them that are (see strictCases).
+var strictSeeds = []string{
+	`{"a":1,"a":1}`, `{"r":1,"x":{"y":1,"y":2}}`, `{"c":{"c":{"n":1,"n":1}}}`, `[{"k":1},{"k":1,"k":1}]`,
+	`{"b":[{"z":1,"z":2}]}`, `{"s":"a","s":"b"}`, `{"x":1,"\u0078":2}`, `{"é":1,"é":2}`, `{"":1,"":2}`,
+	`{"a":2},"b":true}`, `{"a":2}]`, "{\"a\":2}\x00", `{"a":2} {"a":2}`, "{\"a\":2}\f", "\ufeff{\"a\":2}", `"x" "y"`, `1 2`,
+	"{\"b\":\"\xff\"}", "{\"s\":\"a\xe2\x82\"}", "{\"x\":[\"\xc0\xaf\"]}", "\"\xed\xa0\x80\"", "{\"\xff\":1}",
+	`{"b":"\ud800"}`, `{"b":"\udc00"}`, `"\ud800x"`, `["\ud800\u0041"]`, `{"x":"\ud800\ud800"}`, `"\ude00\ud83d"`, `{"\ud800":1}`,
+	`{"b":"\ud83d\ude00"}`, `"\uD83D\uDE00"`, `{"b":"😀é"}`, `["\u0000\"\\\/\b\f\n\r\t\uffff"]`,
+	`{"a":01}`, `{"a":+1}`, `{"a":.5}`, `{"a":1.}`, `[-]`, "{\"b\":\"a\tb\"}", "[\"\x7f\"]",
+	strings.Repeat("[", 600) + strings.Repeat("]", 600), strings.Repeat("[", 1001) + strings.Repeat("]", 1001),
+}
+
 func agreement(t *testing.T, s *Schema, data []byte) {
 	valid, decided := s.ValidFast(data)
 	slowValid, wellFormed := s.ValidSlow(data)
 	// A fast failure only sends the request to santhosh, which then reports
-	// malformed JSON; a fast success on malformed JSON would be a bug.
-	if decided && valid && !wellFormed {
-		t.Fatalf("fast path accepts malformed %q", data)
+	// malformed JSON; a fast success on anything but RFC 8259 text, as the
+	// tests read it apart from both paths (strictText), would be a bug.
+	strict := strictText(data)
+	if decided && valid && !strict {
+		t.Fatalf("fast path accepts what is not RFC 8259 text: %q", data)
+	}
+	if wellFormed != strict {
+		t.Fatalf("the full decode says well-formed=%v, RFC 8259 %v, on %q", wellFormed, strict, data)
 	}
 	if decided && wellFormed && valid != slowValid {
 		t.Fatalf("fast path says valid=%v, santhosh %v, on %q", valid, slowValid, data)
@@ -92,10 +111,14 @@ func TestFastAgreesWithSanthosh(t *testing.T) {
 }
 
 // FuzzValidate asserts that whatever the fast path decides, santhosh decides
-// the same on the value encoding/json decodes.
+// the same on the value decodeJSON decodes, that the fast path accepts
+// nothing but RFC 8259 text, and that decodeJSON accepts exactly that.
 func FuzzValidate(f *testing.F) {
-	for _, seed := range agreementSeeds {
+	for _, seed := range append(agreementSeeds, strictSeeds...) {
 		f.Add([]byte(seed))
+	}
+	for _, c := range strictCases {
+		f.Add([]byte(c.body))
 	}
 	schemas := compileAll(f)
 	f.Fuzz(func(t *testing.T, data []byte) {

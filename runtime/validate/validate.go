@@ -7,12 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 	"unsafe"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
@@ -141,8 +145,9 @@ func (s *Schema) ValidFast(data []byte) (valid, decided bool) {
 	return false, false
 }
 
-// ValidSlow decodes a JSON document with encoding/json and validates it with
-// santhosh-tekuri/jsonschema; wellFormed is false when it is not JSON.
+// ValidSlow decodes a JSON document as a request's is (decodeJSON) and
+// validates it with santhosh-tekuri/jsonschema; wellFormed is false when it
+// is not one RFC 8259 value that decodeJSON accepts.
 func (s *Schema) ValidSlow(data []byte) (valid, wellFormed bool) {
 	v, err := decodeJSON(data)
 	if err != nil {
@@ -342,7 +347,7 @@ func (s *Schema) validateJSON(data []byte, prefix string, p *message.Printer, er
 	}
 	v, err := decodeJSON(data)
 	if err != nil {
-		return append(errs, FieldError{Pointer: prefix, Detail: "not valid JSON: " + err.Error()})
+		return append(errs, jsonFieldError(prefix, err))
 	}
 	return s.validateValue(v, prefix, p, errs)
 }
@@ -373,10 +378,16 @@ func (s *Schema) validateValue(v any, prefix string, p *message.Printer, errs []
 	// santhosh visits an object's properties in map order, so the order of
 	// its errors changes from one run to the next; sorted, the same request
 	// always gets the same answer (found by FuzzParams).
-	slices.SortStableFunc(errs[start:], func(a, b FieldError) int {
+	sortErrors(errs[start:])
+	return errs
+}
+
+// sortErrors sorts errors by pointer, then detail, so that the same request
+// always gets the same answer.
+func sortErrors(errs []FieldError) {
+	slices.SortStableFunc(errs, func(a, b FieldError) int {
 		return cmp.Or(strings.Compare(a.Pointer, b.Pointer), strings.Compare(a.Detail, b.Detail))
 	})
-	return errs
 }
 
 // flatten appends one FieldError per leaf of a santhosh error tree; anyOf
@@ -403,18 +414,194 @@ func flatten(ve *jsonschema.ValidationError, prefix string, p *message.Printer, 
 	return append(errs, FieldError{Pointer: ptr, Detail: ve.ErrorKind.LocalizedString(p)})
 }
 
-// decodeJSON decodes one JSON document as santhosh expects it (UseNumber).
+// decodeJSON decodes a client's JSON text as santhosh expects it (numbers as
+// json.Number), refusing what is not exactly one RFC 8259 value: a
+// *jsonError says where and why. Besides JSON's grammar (strict numbers, no
+// raw control characters in strings, only space, tab, CR and LF around
+// tokens) it refuses what parsers read differently, since the upstream gets
+// the bytes as sent, not the value validated: duplicate member names (at any
+// depth; encoding/json keeps the last, others the first), data after the
+// value (encoding/json's Token after Decode took an invalid byte for the
+// end), invalid UTF-8 and lone surrogates in strings (encoding/json made
+// them U+FFFD), a leading byte order mark (RFC 8259 §8.1: senders must not
+// add one, receivers may ignore it; ignored, it would be forwarded to
+// upstreams that may not, as Go's encoding/json and JavaScript's JSON.parse
+// do not), and nesting deeper than maxJSONDepth. jsontext (the syntax layer
+// of encoding/json/v2) reads the tokens: its Decoder refuses duplicate
+// names, invalid UTF-8 and lone surrogates by default.
 func decodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+	if bytes.HasPrefix(data, utf8BOM) {
+		return nil, &jsonError{detail: "a byte order mark (U+FEFF) before the value"}
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, errors.New("data after the JSON value")
+	d := jsonReader{dec: jsontext.NewDecoder(bytes.NewBuffer(data))}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, d.explain(data, err)
+	}
+	end := int(d.dec.InputOffset())
+	for i := end; i < len(data); i++ {
+		switch data[i] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		}
+		return nil, &jsonError{detail: "data after the value at offset " + strconv.Itoa(i)}
 	}
 	return v, nil
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// maxJSONDepth is the deepest nesting of objects and arrays decodeJSON
+// accepts (jsontext stops at 10000): Jackson's default limit, far beyond any
+// request schema, and a bound on the recursion of decoding and validating.
+const maxJSONDepth = 1000
+
+// jsonError is why decodeJSON refused a text: detail says what is wrong,
+// pointer where (a JSON pointer into the text, "" for the whole text).
+type jsonError struct {
+	pointer, detail string
+}
+
+func (e *jsonError) Error() string { return e.detail }
+
+// jsonFieldError is the FieldError of a JSON text refused at prefix.
+func jsonFieldError(prefix string, err error) FieldError {
+	var je *jsonError
+	if errors.As(err, &je) {
+		return FieldError{Pointer: prefix + je.pointer, Detail: "not valid JSON: " + je.detail}
+	}
+	return FieldError{Pointer: prefix, Detail: "not valid JSON: " + shortText(err.Error())}
+}
+
+// errTooDeep is jsonReader's error for nesting beyond maxJSONDepth.
+var errTooDeep = errors.New("nested deeper than " + strconv.Itoa(maxJSONDepth) + " levels")
+
+// jsonReader builds the value of a JSON text from jsontext's tokens.
+type jsonReader struct {
+	dec *jsontext.Decoder
+}
+
+// value reads the value at depth (the number of objects and arrays it is
+// in) and what it holds.
+func (d *jsonReader) value(depth int) (any, error) {
+	tok, err := d.dec.ReadToken()
+	if err != nil {
+		return nil, err
+	}
+	switch tok.Kind() {
+	case jsontext.KindNull:
+		return nil, nil
+	case jsontext.KindFalse:
+		return false, nil
+	case jsontext.KindTrue:
+		return true, nil
+	case jsontext.KindString:
+		return tok.String(), nil
+	case jsontext.KindNumber:
+		return json.Number(tok.String()), nil // the literal, as UseNumber gives it
+	case jsontext.KindBeginObject:
+		if depth >= maxJSONDepth {
+			return nil, errTooDeep
+		}
+		obj := map[string]any{}
+		for d.dec.PeekKind() != jsontext.KindEndObject {
+			tok, err := d.dec.ReadToken() // a string: jsontext checks it, and that it is new
+			if err != nil {
+				return nil, err
+			}
+			name := tok.String() // before the next read voids tok
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			obj[name] = v
+		}
+		_, err := d.dec.ReadToken()
+		return obj, err
+	case jsontext.KindBeginArray:
+		if depth >= maxJSONDepth {
+			return nil, errTooDeep
+		}
+		arr := []any{}
+		for d.dec.PeekKind() != jsontext.KindEndArray {
+			v, err := d.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err := d.dec.ReadToken()
+		return arr, err
+	}
+	return nil, fmt.Errorf("unexpected %v", tok.Kind()) // jsontext returns no other token
+}
+
+// maxPointer bounds the pointer of a refused text: a longer one is cut to
+// the whole tokens that fit, so that a long member name is not echoed.
+const maxPointer = 200
+
+// explain turns an error of d.value on data into a *jsonError whose detail
+// quotes no more than a few bytes of data.
+func (d *jsonReader) explain(data []byte, err error) *jsonError {
+	switch {
+	case err == errTooDeep:
+		return &jsonError{detail: err.Error()}
+	case err == io.EOF:
+		return &jsonError{detail: "no value"}
+	}
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return &jsonError{detail: shortText(err.Error())}
+	}
+	ptr := string(se.JSONPointer)
+	if len(ptr) > maxPointer {
+		ptr = ptr[:strings.LastIndexByte(ptr[:maxPointer+1], '/')]
+	}
+	off := int(se.ByteOffset)
+	at := data[min(max(off, 0), len(data)):]
+	switch {
+	case se.Err == jsontext.ErrDuplicateName:
+		return &jsonError{pointer: ptr, detail: "duplicate member name " + shortQuote(se.JSONPointer.LastToken())}
+	case se.Err == io.ErrUnexpectedEOF:
+		return &jsonError{detail: "unexpected end of the text"} // where a value was still open
+	case len(at) >= 6 && at[0] == '\\' && at[1] == 'u' && isSurrogateEscape(at[2:6]):
+		return &jsonError{pointer: ptr, detail: "lone surrogate " + string(at[:6])}
+	case len(at) > 0 && at[0] >= utf8.RuneSelf && !strings.HasPrefix(se.Err.Error(), "invalid character"):
+		return &jsonError{pointer: ptr, detail: "invalid UTF-8 in a string"}
+	}
+	return &jsonError{pointer: ptr, detail: shortText(se.Err.Error()) + " at offset " + strconv.Itoa(off)}
+}
+
+// isSurrogateEscape reports whether the 4 hex digits of a \u escape name a
+// UTF-16 surrogate (D800-DFFF).
+func isSurrogateEscape(h []byte) bool {
+	return (h[0] == 'd' || h[0] == 'D') && strings.IndexByte("89abcdefABCDEF", h[1]) >= 0 &&
+		isHex(h[2]) && isHex(h[3])
+}
+
+// maxQuoted is the most bytes of a client's text an error message quotes.
+const maxQuoted = 64
+
+// shortQuote quotes s, cut to maxQuoted bytes.
+func shortQuote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "..."
+}
+
+// shortText cuts a message to a bounded length (jsontext's messages quote
+// at most a few bytes of the text; this holds whatever they become).
+func shortText(s string) string {
+	const most = 120
+	if len(s) <= most {
+		return s
+	}
+	return strings.ToValidUTF8(s[:most], "") + "..."
 }
 
 // escapePointer escapes a JSON pointer token (RFC 6901).
