@@ -67,12 +67,19 @@ func (o *Operation) BodyBytes(contentType string, data []byte) *Error {
 	case jsonMediaType(mt):
 		errs = s.validateJSON(data, "/body", o.printer, errs)
 	case mt == "application/x-www-form-urlencoded":
-		errs = s.validateValue(o.form(i, formValues(string(data))), "/body", o.printer, errs)
+		v, bad := o.form(i, formValues(string(data)))
+		if bad != nil {
+			return invalid(bad)
+		}
+		errs = s.validateValue(v, "/body", o.printer, errs)
 	case mt == "multipart/form-data":
-		v, err := o.multipart(i, contentType, data)
-		if err != nil {
+		v, bad, err := o.multipart(i, contentType, data)
+		switch {
+		case err != nil:
 			errs = append(errs, FieldError{Pointer: "/body", Detail: "malformed multipart body: " + err.Error()})
-		} else {
+		case bad != nil:
+			return invalid(bad)
+		default:
 			errs = s.validateValue(v, "/body", o.printer, errs)
 		}
 	default:
@@ -147,11 +154,13 @@ func formValues(body string) map[string][]string {
 // describes: values are coerced by their property's types; an array
 // property takes every value of its name (or splits one, by its encoding's
 // style when not exploded); deepObject properties read "name[key]" fields;
-// a field whose encoding has a JSON contentType is parsed as JSON.
-func (o *Operation) form(i int, vals map[string][]string) map[string]any {
+// a field whose encoding has a JSON contentType is parsed as JSON, as
+// strictly as a JSON body: bad lists such fields that are not JSON (sorted),
+// and then the object is not to be validated.
+func (o *Operation) form(i int, vals map[string][]string) (obj map[string]any, bad []FieldError) {
 	sh := o.media[i].shape
 	enc := o.encodings[i]
-	obj := make(map[string]any, len(vals))
+	obj = make(map[string]any, len(vals))
 	deep := map[string]map[string]any{}
 	for k, vs := range vals {
 		if open, close := strings.IndexByte(k, '['), strings.LastIndexByte(k, ']'); open > 0 && close == len(k)-1 {
@@ -164,21 +173,26 @@ func (o *Operation) form(i int, vals map[string][]string) map[string]any {
 				continue
 			}
 		}
-		obj[k] = fieldValue(propShape(sh, k), enc[k], vs)
+		v, err := fieldValue(propShape(sh, k), enc[k], vs)
+		if err != nil {
+			bad = append(bad, jsonFieldError("/body/"+escapePointer(k), err))
+		}
+		obj[k] = v
 	}
 	for k, v := range deep {
 		obj[k] = v
 	}
-	return obj
+	sortErrors(bad)
+	return obj, bad
 }
 
-// fieldValue is one form field's JSON value.
-func fieldValue(ps *shape, e bundle.Encoding, vs []string) any {
+// fieldValue is one form field's JSON value; err is decodeJSON's for a
+// field whose content type is JSON and whose text is not strict JSON. Such
+// a field is refused, not taken as a string: a schema without a type would
+// let the string through, and the upstream read it as JSON.
+func fieldValue(ps *shape, e bundle.Encoding, vs []string) (any, error) {
 	if e.ContentType != "" && isJSONType(e.ContentType) {
-		if v, err := decodeJSON([]byte(vs[0])); err == nil {
-			return v
-		}
-		return vs[0]
+		return decodeJSON([]byte(vs[0]))
 	}
 	if ps.types&tArray != 0 {
 		if len(vs) == 1 && e.Style != "" && (!e.Explode || e.Style != "form") {
@@ -192,30 +206,30 @@ func fieldValue(ps *shape, e bundle.Encoding, vs []string) any {
 		for j, s := range vs {
 			arr[j] = coerce(s, itemTypes)
 		}
-		return arr
+		return arr, nil
 	}
 	if len(vs) > 1 {
 		arr := make([]any, len(vs))
 		for j, s := range vs {
 			arr[j] = coerce(s, ps.types)
 		}
-		return arr
+		return arr, nil
 	}
-	return coerce(vs[0], ps.types)
+	return coerce(vs[0], ps.types), nil
 }
 
 // multipart turns a multipart/form-data body into the JSON object of its
 // fields: text parts as form values are, files (parts with a filename) as
 // strings of their content, and parts whose own or declared contentType is
-// JSON parsed as JSON.
-func (o *Operation) multipart(i int, contentType string, data []byte) (map[string]any, error) {
+// JSON parsed as JSON (bad lists those that are not, as form's does).
+func (o *Operation) multipart(i int, contentType string, data []byte) (obj map[string]any, bad []FieldError, err error) {
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	boundary := params["boundary"]
 	if boundary == "" {
-		return nil, errors.New("no boundary")
+		return nil, nil, errors.New("no boundary")
 	}
 	sh := o.media[i].shape
 	enc := o.encodings[i]
@@ -229,12 +243,12 @@ func (o *Operation) multipart(i int, contentType string, data []byte) (map[strin
 			break
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		name := part.FormName()
 		content, err := io.ReadAll(part)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if name == "" {
 			continue
@@ -247,15 +261,20 @@ func (o *Operation) multipart(i int, contentType string, data []byte) (map[strin
 			jsonParts[name] = true
 		}
 	}
-	obj := make(map[string]any, len(vals))
+	obj = make(map[string]any, len(vals))
 	for _, name := range order {
 		e := enc[name]
 		if jsonParts[name] && e.ContentType == "" {
 			e.ContentType = "application/json"
 		}
-		obj[name] = fieldValue(propShape(sh, name), e, vals[name])
+		v, err := fieldValue(propShape(sh, name), e, vals[name])
+		if err != nil {
+			bad = append(bad, jsonFieldError("/body/"+escapePointer(name), err))
+		}
+		obj[name] = v
 	}
-	return obj, nil
+	sortErrors(bad)
+	return obj, bad, nil
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -74,14 +74,17 @@
 //
 // # Strict JSON text
 //
-// A client's JSON (a body, a parameter with content application/json) must
-// be exactly one RFC 8259 value, with only space, tab, CR and LF around it,
-// and must mean the same to every parser, since the upstream gets the bytes
-// as sent: no member name twice in an object (at any depth, declared or
-// not), valid UTF-8, \u escapes of surrogates only in high-low pairs, no
-// byte order mark, at most 1000 levels of nesting. Otherwise the answer is
-// a 400 at the pointer of the problem, "not valid JSON: ..." saying what
-// (quoting at most 64 bytes of the text).
+// A client's JSON (a body, a parameter with content application/json, a
+// form field or multipart part whose content type is JSON) must be exactly
+// one RFC 8259 value, with only space, tab, CR and LF around it, and must
+// mean the same to every parser, since the upstream gets the bytes as sent:
+// no member name twice in an object (at any depth, declared or not), valid
+// UTF-8, \u escapes of surrogates only in high-low pairs, no byte order
+// mark, at most 1000 levels of nesting. Otherwise the answer is a 400 at the
+// pointer of the problem, "not valid JSON: ..." saying what (quoting at most
+// 64 bytes of the text). A form field or part whose content type is JSON
+// and whose text is not is refused so too, not taken as a string; the body's
+// schema is then not applied to the rest.
 //
 // # Numbers
 //
