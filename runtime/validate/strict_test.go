@@ -378,3 +378,50 @@ func hexValue(h []byte) (rune, bool) {
 	}
 	return r, true
 }
+
+// TestNames checks the fast path's duplicate check on its own: names that
+// share a hash (the same length, first and last bytes), more names than it
+// keeps as offsets, and the empty name, each new or met before.
+func TestNames(t *testing.T) {
+	for _, tt := range []struct {
+		names []string
+		dup   int // index of the first duplicate; -1 for none
+	}{
+		{[]string{"type", "time", "tape", "tyre"}, -1},
+		{[]string{"type", "time", "tape", "time"}, 3},
+		{[]string{"", "a", ""}, 2},
+		{[]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "a"}, 18},
+		{[]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "q"}, 18},
+		{[]string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s"}, -1},
+	} {
+		// The text the names are read from: "name":0 members, as a walk meets them.
+		var text strings.Builder
+		var spans [][2]int
+		for _, n := range tt.names {
+			text.WriteString(`,"`)
+			spans = append(spans, [2]int{text.Len(), text.Len() + len(n)})
+			text.WriteString(n + `":0`)
+		}
+		d := []byte(text.String())
+		var s names
+		dup := -1
+		for i, sp := range spans {
+			if !s.add(d, sp[0], sp[1]) {
+				dup = i
+				break
+			}
+		}
+		if dup != tt.dup {
+			t.Errorf("%q: duplicate at %d, want %d", tt.names, dup, tt.dup)
+		}
+		body := []byte("{" + strings.TrimPrefix(text.String(), ",") + "}")
+		if s, err := compileSchema([]byte(`{"type":"object","properties":{"x":{}}}`)); err != nil {
+			t.Fatal(err)
+		} else if got := validateFast(s.fast, body); (got == ok) != (tt.dup < 0) {
+			t.Errorf("%s: fast path %v", body, got)
+		}
+	}
+	if nameHash([]byte(`"type"`), 1, 5) != nameHash([]byte(`"time"`), 1, 5) {
+		t.Error("type and time should share a hash, for the test above")
+	}
+}
