@@ -10,17 +10,8 @@ import (
 	"github.com/gwcdev/gwc/runtime/validate"
 )
 
-// writeProblem makes p the response: its status, application/problem+json,
-// no caching, and the document.
-func writeProblem(ctx *fasthttp.RequestCtx, p *problem.Problem) {
-	resp := &ctx.Response
-	resp.Reset()
-	resp.SetStatusCode(p.Reason.Status)
-	resp.Header.SetContentType(problem.ContentType)
-	resp.Header.Set("Cache-Control", "no-store")
-	var buf [1024]byte
-	resp.SetBody(p.AppendJSON(buf[:0]))
-}
+// writeProblem makes p the response (problem.Problem.Write).
+func writeProblem(ctx *fasthttp.RequestCtx, p *problem.Problem) { p.Write(&ctx.Response) }
 
 // validationProblem turns a validator's error into the problem to answer.
 func (r *request) failValidation(e *validate.Error) {

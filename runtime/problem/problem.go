@@ -12,6 +12,8 @@ package problem
 import (
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/valyala/fasthttp"
 )
 
 // ContentType is the media type of a problem answer.
@@ -29,25 +31,27 @@ type Reason struct {
 
 // The reasons the runtime answers with. Metrics count rejections by Slug.
 var (
-	NotFound          = Reason{"not-found", "No route matches the request", 404}
-	MethodNotAllowed  = Reason{"method-not-allowed", "Method not allowed on this path", 405}
-	BadPath           = Reason{"bad-path", "The request path is not acceptable", 400}
-	Validation        = Reason{"validation", "The request does not match the API's schema", 400}
-	UnsupportedMedia  = Reason{"unsupported-media-type", "Unsupported request media type", 415}
-	BodyTooLarge      = Reason{"body-too-large", "Request body too large", 413}
-	NotImplemented    = Reason{"no-example", "The mock has no example for this operation", 501}
-	BadGateway        = Reason{"bad-gateway", "The upstream failed", 502}
-	Unavailable       = Reason{"upstream-unavailable", "No healthy upstream target", 503}
-	GatewayTimeout    = Reason{"gateway-timeout", "The upstream did not answer in time", 504}
-	Unauthorized      = Reason{"unauthorized", "Authentication required", 401}
-	Forbidden         = Reason{"forbidden", "Not allowed", 403}
-	TooManyRequests   = Reason{"rate-limited", "Too many requests", 429}
-	InternalError     = Reason{"internal", "Internal gateway error", 500}
-	RequestTimeout    = Reason{"request-timeout", "The request was not received in time", 408}
-	HeaderTooLarge    = Reason{"header-too-large", "Request header fields too large", 431}
-	NotAcceptable     = Reason{"not-acceptable", "No acceptable representation", 406}
-	ServiceOverloaded = Reason{"overloaded", "The gateway is shutting down or overloaded", 503}
-	BadRequest        = Reason{"bad-request", "The request is malformed", 400}
+	NotFound            = Reason{"not-found", "No route matches the request", 404}
+	MethodNotAllowed    = Reason{"method-not-allowed", "Method not allowed on this path", 405}
+	BadPath             = Reason{"bad-path", "The request path is not acceptable", 400}
+	Validation          = Reason{"validation", "The request does not match the API's schema", 400}
+	UnsupportedMedia    = Reason{"unsupported-media-type", "Unsupported request media type", 415}
+	BodyTooLarge        = Reason{"body-too-large", "Request body too large", 413}
+	NotImplemented      = Reason{"no-example", "The mock has no example for this operation", 501}
+	BadGateway          = Reason{"bad-gateway", "The upstream failed", 502}
+	Unavailable         = Reason{"upstream-unavailable", "No healthy upstream target", 503}
+	GatewayTimeout      = Reason{"gateway-timeout", "The upstream did not answer in time", 504}
+	Unauthorized        = Reason{"unauthorized", "Authentication required", 401}
+	Forbidden           = Reason{"forbidden", "Not allowed", 403}
+	TooManyRequests     = Reason{"rate-limited", "Too many requests", 429}
+	InternalError       = Reason{"internal", "Internal gateway error", 500}
+	RequestTimeout      = Reason{"request-timeout", "The request was not received in time", 408}
+	HeaderTooLarge      = Reason{"header-too-large", "Request header fields too large", 431}
+	URITooLong          = Reason{"uri-too-long", "Request line too long", 414}
+	VersionNotSupported = Reason{"http-version-not-supported", "HTTP version not supported", 505}
+	NotAcceptable       = Reason{"not-acceptable", "No acceptable representation", 406}
+	ServiceOverloaded   = Reason{"overloaded", "The gateway is shutting down or overloaded", 503}
+	BadRequest          = Reason{"bad-request", "The request is malformed", 400}
 	// AuthUnavailable refuses an operation whose security requirement names
 	// a scheme this runtime cannot check: it is never served unchecked.
 	AuthUnavailable = Reason{"auth-unavailable", "Authentication is not available", 500}
@@ -68,7 +72,7 @@ var Reasons = []Reason{
 	NotFound, MethodNotAllowed, BadPath, Validation, UnsupportedMedia, BodyTooLarge, NotImplemented,
 	BadGateway, Unavailable, GatewayTimeout, Unauthorized, Forbidden, TooManyRequests, InternalError,
 	RequestTimeout, HeaderTooLarge, NotAcceptable, ServiceOverloaded, BadRequest, AuthUnavailable, LimitUnavailable,
-	AuthorizerUnavailable, ClientClosed,
+	AuthorizerUnavailable, ClientClosed, URITooLong, VersionNotSupported,
 }
 
 // Type is the reason's type URI.
@@ -173,4 +177,17 @@ func appendString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(dst, '"')
+}
+
+// Write makes p the whole of resp: its status, application/problem+json,
+// Cache-Control: no-store (an answer about one request, for no cache to
+// keep), and the document. Every problem gwc answers goes through it,
+// whichever part of gwc refuses the request.
+func (p *Problem) Write(resp *fasthttp.Response) {
+	resp.Reset()
+	resp.SetStatusCode(p.Reason.Status)
+	resp.Header.SetContentType(ContentType)
+	resp.Header.Set("Cache-Control", "no-store")
+	var buf [1024]byte
+	resp.SetBody(p.AppendJSON(buf[:0]))
 }
