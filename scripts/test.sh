@@ -73,17 +73,18 @@ stdio_rule() {
 }
 
 # go_test runs every package's tests. runtime/... also runs under the race
-# detector: it is the concurrent code (server, reload, limits) and, without
-# OPA and kin-openapi in its dependencies, cheap to build with -race. The rest
-# runs without it, which keeps a clean 2-core CI run short. runtime/server's
-# tests run on both engines.
+# detector: it is the concurrent code (engines, server, reload, limits) and,
+# without OPA and kin-openapi in its dependencies, cheap to build with -race.
+# The rest runs without it, which keeps a clean 2-core CI run short.
+# runtime/server's tests, the attack suite among them, run on both engines.
 go_test() {
 	local pkgs
 	pkgs=$(go list ./... | grep -v '^github\.com/gwcdev/gwc/runtime\(/\|$\)')
 	go test -timeout 10m $pkgs
 	go test -timeout 10m -race ./runtime/...
-	# The server's tests once more, on the loop engine (gwc serve --engine loop).
-	GWC_TEST_ENGINE=loop go test -timeout 10m -race ./runtime/server/
+	# The server's tests once more, on the goroutine engine (gwc serve
+	# --engine goroutine; the loop engine is the default).
+	GWC_TEST_ENGINE=goroutine go test -timeout 10m -race ./runtime/server/
 }
 
 # ensure_redis_server installs Debian's redis-server when it is missing: the

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/gwcdev/gwc/runtime/proxy"
+	"github.com/gwcdev/gwc/runtime/router"
 	"github.com/gwcdev/gwc/runtime/upstream"
 )
 
@@ -25,7 +26,7 @@ type Sender interface {
 	// the answer into x.Response() and then calls x.Answered, on the
 	// goroutine that called ServeAsync's engine, with nil or the error that
 	// kept an answer from arriving by x.Deadline(): a *net.OpError of Op
-	// "dial" when no connection could be made, fasthttp.ErrTimeout past the
+	// "dial" when no connection could be made, proxy.ErrTimeout past the
 	// deadline, any other error for a connection that failed or an answer
 	// it could not hold. Answered must not be called before Send returns.
 	Send(x *Exchange)
@@ -72,6 +73,26 @@ func (g *Gateway) ServeAsync(ctx *fasthttp.RequestCtx, send Sender) Outcome {
 	g.finish(r, time.Now())
 	r.release()
 	return Answered
+}
+
+// WantsBody reports whether the request of ctx, whose head is in and whose
+// client waits for 100 Continue before it sends the body, may send it: it
+// has a route, and the length it declares is within its operation's
+// max_body. When not, the engine serves it at once, without its body, and
+// the gateway refuses it (404, 405, 413): the client is not asked for a
+// body to be refused.
+func (g *Gateway) WantsBody(ctx *fasthttp.RequestCtx) bool {
+	path, err := router.Normalize(b2s(ctx.Request.URI().PathOriginal()))
+	if err != nil {
+		return false
+	}
+	var params router.Params
+	i, res := g.router.Lookup(b2s(ctx.Request.Header.Method()), path, &params)
+	if res != router.Found {
+		return false
+	}
+	cl := ctx.Request.Header.ContentLength()
+	return cl <= 0 || int64(cl) <= g.ops[i].maxBody
 }
 
 // MaxBody is the largest request body an operation of g accepts (its

@@ -441,13 +441,20 @@ func (g *Gateway) rejection(r problem.Reason) {
 	}
 }
 
-// Serve is the fasthttp handler.
-func (g *Gateway) Serve(ctx *fasthttp.RequestCtx) {
+// Serve serves the request of ctx to its end on the calling goroutine,
+// which may wait: on the upstream, Redis, an authorizer, a key set. call,
+// when not nil, lets the engine abort the upstream exchange from another
+// goroutine when the client goes away; the request is then recorded as a
+// 499 (Gone reports it) and its answer must not be written. Event loops,
+// which cannot wait, call ServeAsync: the same steps, with the upstream
+// exchange left to the engine.
+func (g *Gateway) Serve(ctx *fasthttp.RequestCtx, call *proxy.Call) (gone bool) {
 	r := requests.Get().(*request)
-	r.ctx, r.g, r.start = ctx, g, time.Now()
+	r.ctx, r.g, r.start, r.call = ctx, g, time.Now(), call
 	defer r.release()
 	g.serve(r)
 	g.finish(r, time.Now())
+	return r.gone
 }
 
 func (g *Gateway) serve(r *request) {

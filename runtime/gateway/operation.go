@@ -465,14 +465,13 @@ func (o *operation) forward(r *request) {
 		// An engine sending without blocking: it calls Answered.
 		x := &r.exchange
 		o.up.Begin(&x.attempts, req, path, r.query, deadline, replayable)
-		x.attempts.HeaderOnly()
 		if x.next() {
 			r.pending = true
 			r.sender.Send(x)
 		}
 		return
 	}
-	failure, err := o.up.Forward(req, &ctx.Response, path, r.query, deadline, replayable)
+	failure, err := o.up.Forward(req, &ctx.Response, path, r.query, deadline, replayable, r.call)
 	o.forwarded(r, failure, err)
 }
 
@@ -490,6 +489,20 @@ func (o *operation) forwarded(r *request, failure proxy.Failure, err error) {
 	case proxy.BodyTooLarge:
 		r.fail(problem.BodyTooLarge, "the body is larger than this operation's limit of "+strconv.FormatInt(o.maxBody, 10)+" bytes", nil)
 		ctx.SetConnectionClose()
+		return
+	case proxy.ClientFailed:
+		// The client's body could not be read: its fault, not the
+		// upstream's, and where its next request starts is not known.
+		detail := "the body could not be read"
+		if ce := (*proxy.ClientError)(nil); errors.As(err, &ce) {
+			detail = "reading the body: " + ce.Err.Error()
+		}
+		r.fail(problem.BadRequest, detail, nil)
+		ctx.SetConnectionClose()
+		return
+	case proxy.Aborted:
+		r.clientClosed()
+		return
 	default:
 		r.fail(problem.BadGateway, "upstream "+o.up.Pool.Name+" failed", nil)
 	}

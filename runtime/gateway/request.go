@@ -76,6 +76,9 @@ type request struct {
 	// upPath is the path the upstream gets.
 	upPath []byte
 
+	// call lets the engine of a blocking Serve abort the upstream
+	// exchange (the client went away).
+	call *proxy.Call
 	// sender, when set, sends the upstream request without blocking
 	// (ServeAsync); pending is set once it has it, and exchange is what it
 	// was handed.

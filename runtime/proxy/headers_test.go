@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -118,11 +122,16 @@ func TestClassify(t *testing.T) {
 		f    Failure
 	}{
 		{nil, "", OK},
-		{fasthttp.ErrDialTimeout, "connect-error", Connect},
-		{fasthttp.ErrNoFreeConns, "connect-error", Connect},
-		{fasthttp.ErrTimeout, "timeout", Timeout},
+		{&net.OpError{Op: "dial", Err: os.ErrDeadlineExceeded}, "connect-error", Connect},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "connect-error", Connect},
+		{ErrNoFreeConns, "connect-error", Connect},
+		{ErrTimeout, "timeout", Timeout},
+		{&net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, "timeout", Timeout},
 		{ErrBodyTooLarge, "", BodyTooLarge},
-		{fasthttp.ErrConnectionClosed, "", Broken},
+		{fmt.Errorf("writing: %w", &ClientError{Err: io.ErrUnexpectedEOF}), "", ClientFailed},
+		{ErrAborted, "", Aborted},
+		{io.ErrUnexpectedEOF, "", Broken},
+		{fmt.Errorf("%w: bad", ErrAnswer), "", Broken},
 	} {
 		if k, f := classify(tt.err); k != tt.kind || f != tt.f {
 			t.Errorf("%v: %q %v, want %q %v", tt.err, k, f, tt.kind, tt.f)

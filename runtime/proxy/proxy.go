@@ -23,7 +23,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -68,51 +67,37 @@ const (
 	// BodyTooLarge: the request body grew past its limit while streamed
 	// (413); see LimitReader.
 	BodyTooLarge
+	// ClientFailed: the client's request body could not be read while it
+	// was sent (400; see ClientError). Never the upstream's failure.
+	ClientFailed
+	// Aborted: the client went away (Call.Abort); nothing is answered.
+	Aborted
 )
 
-// Clients holds one HostClient per target address and TLS settings, shared
-// by every bundle a server loads: a reload that keeps a target reuses its
+// Clients holds one client per target address and TLS settings, shared by
+// every bundle a server loads: a reload that keeps a target reuses its
 // pooled connections. It is safe for concurrent use.
 type Clients struct {
 	mu sync.Mutex
-	m  map[clientKey]*fasthttp.HostClient
+	m  map[clientKey]*client
 }
 
 type clientKey struct{ scheme, addr, caFile string }
 
 // NewClients returns an empty cache.
-func NewClients() *Clients { return &Clients{m: map[clientKey]*fasthttp.HostClient{}} }
+func NewClients() *Clients { return &Clients{m: map[clientKey]*client{}} }
 
-// client returns the HostClient of t, creating it on first use.
-func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClient, error) {
+// client returns the client of t, creating it on first use.
+func (c *Clients) client(t *upstream.Target, caFile string) (*client, error) {
 	k := clientKey{t.URL.Scheme, t.Addr, caFile}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if hc := c.m[k]; hc != nil {
 		return hc, nil
 	}
-	hc := &fasthttp.HostClient{
-		Addr:                k.addr,
-		Name:                "",
-		MaxConns:            MaxConns,
-		MaxConnWaitTimeout:  MaxConnWait,
-		MaxIdleConnDuration: IdleTimeout,
-		// Bodies are streamed both ways: a response body is copied to the
-		// client as it arrives.
-		StreamResponseBody: true,
-		// The path was normalised by the router, then rewritten: it goes out
-		// exactly as built.
-		DisablePathNormalizing:   true,
-		NoDefaultUserAgentHeader: true,
-		// A request written to a pooled connection the upstream had just
-		// closed fails before any answer; such a request is sent once more on
-		// a fresh connection when it is safe to repeat (retryStale). Every
-		// other retry is the upstream policy's, in Forward.
-		MaxIdemponentCallAttempts: 2,
-		RetryIfErr:                retryStale,
-	}
+	var cfg *tls.Config
 	if k.scheme == "https" {
-		cfg := &tls.Config{ServerName: t.URL.Hostname(), MinVersion: tls.VersionTLS12}
+		cfg = &tls.Config{ServerName: t.URL.Hostname(), MinVersion: tls.VersionTLS12}
 		if caFile != "" {
 			pool, err := CertPool(caFile)
 			if err != nil {
@@ -120,21 +105,10 @@ func (c *Clients) client(t *upstream.Target, caFile string) (*fasthttp.HostClien
 			}
 			cfg.RootCAs = pool
 		}
-		hc.IsTLS, hc.TLSConfig = true, cfg
 	}
+	hc := newClient(k.addr, cfg)
 	c.m[k] = hc
 	return hc, nil
-}
-
-// retryStale allows fasthttp's one internal retry only for a request that
-// met a connection closed before any answer, and only when repeating it is
-// safe: an idempotent method or an Idempotency-Key (as Go's http.Transport
-// decides). Timeouts are never retried here.
-func retryStale(req *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
-	if attempts >= 2 || !stale(err) {
-		return false, false
-	}
-	return false, Repeatable(req)
 }
 
 // Repeatable reports whether req may be sent again after the connection it
@@ -145,16 +119,11 @@ func Repeatable(req *fasthttp.Request) bool {
 	return upstream.Idempotent(string(req.Header.Method())) || len(req.Header.Peek("Idempotency-Key")) > 0
 }
 
-func stale(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
 // Upstream is a live bundle upstream.
 type Upstream struct {
 	Pool    *upstream.Pool
 	Metrics *metrics.Upstream
-	clients []*fasthttp.HostClient // by Pool.Targets index
+	clients []*client // by Pool.Targets index
 	timeout time.Duration
 }
 
@@ -191,10 +160,12 @@ func (u *Upstream) Timeout() time.Duration {
 // retries allow, while deadline has not passed; replayable says whether the
 // body can be sent again (it is in memory, or there is none). A streamed
 // body is only re-sent after a connect error, which never read from it.
+// call, when not nil, lets another goroutine abort the exchange (the
+// client went away): Forward then returns Aborted.
 //
 // On OK, resp holds the answer, whatever its status; otherwise resp is
 // reset and err says what happened, for the log.
-func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path, query []byte, deadline time.Time, replayable bool) (Failure, error) {
+func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path, query []byte, deadline time.Time, replayable bool, call *Call) (Failure, error) {
 	var a Attempts
 	u.Begin(&a, req, path, query, deadline, replayable)
 	for {
@@ -202,7 +173,12 @@ func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path,
 		if err != nil {
 			return NoTarget, err
 		}
-		err = u.clients[u.index(t)].DoDeadline(req, resp, deadline)
+		err = u.clients[u.index(t)].Do(req, resp, deadline, call)
+		if errors.Is(err, ErrAborted) {
+			a.Abandon()
+			resp.Reset()
+			return Aborted, err
+		}
 		retry, failure := a.Done(err, resp)
 		if !retry {
 			if err != nil {
@@ -212,7 +188,7 @@ func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path,
 			return OK, nil
 		}
 		if err == nil {
-			resp.CloseBodyStream() //nolint:errcheck // the answer is dropped; closing returns the connection
+			resp.CloseBodyStream() //nolint:errcheck // the answer is dropped; closing drops its connection
 		}
 		resp.Reset()
 	}
@@ -232,7 +208,6 @@ type Attempts struct {
 	attempt     int
 	exclude, t  *upstream.Target
 	start       time.Time
-	headerOnly  bool
 }
 
 // Begin starts the attempts of sending req (see Forward for the arguments);
@@ -240,13 +215,6 @@ type Attempts struct {
 func (u *Upstream) Begin(a *Attempts, req *fasthttp.Request, path, query []byte, deadline time.Time, replayable bool) {
 	*a = Attempts{u: u, req: req, path: path, query: query, deadline: deadline, replayable: replayable}
 }
-
-// HeaderOnly makes Next set the request line and Host in req's header only,
-// for a sender that writes req with Request.Write to a plain HTTP target:
-// fasthttp then writes the header as it stands, and the URI is not parsed
-// (the request line is what Next builds, exactly). fasthttp's client needs
-// the URI itself, with the target's scheme: Forward does not use this.
-func (a *Attempts) HeaderOnly() { a.headerOnly = true }
 
 // Deadline is when the attempts must have an answer.
 func (a *Attempts) Deadline() time.Time { return a.deadline }
@@ -270,15 +238,10 @@ func (a *Attempts) NextAt(now time.Time) (*upstream.Target, error) {
 	if len(a.query) > 0 {
 		b = append(append(b, '?'), a.query...)
 	}
+	// The request line and Host are set in the header, which Request.Write
+	// writes as it stands: the URI is not parsed again.
 	req.SetRequestURIBytes(b)
 	req.Header.SetHost(t.Host)
-	if !a.headerOnly {
-		// The upstream's scheme, not the client's (a TLS client of gwc's is an
-		// https request; the hop to the upstream may be plain).
-		ru := req.URI()
-		ru.SetScheme(t.URL.Scheme)
-		ru.SetHost(t.Host) // what fasthttp writes as Host once the URI is parsed
-	}
 	a.start = now
 	return t, nil
 }
@@ -298,7 +261,13 @@ func (a *Attempts) DoneAt(err error, resp *fasthttp.Response, now time.Time) (re
 	status := resp.StatusCode()
 	failed := err != nil || a.u.Pool.Failed(status)
 	method := string(a.req.Header.Method()) // does not allocate: compared, never kept
-	retry = failure != BodyTooLarge && (a.replayable || failure == Connect) &&
+	if failure == BodyTooLarge || failure == ClientFailed {
+		// The client's doing: the target is neither blamed nor credited,
+		// and nothing is tried again.
+		a.Abandon()
+		return false, failure
+	}
+	retry = (a.replayable || failure == Connect) &&
 		a.u.Pool.RetryOn(method, a.attempt, kind, status) && a.deadline.After(now)
 	a.u.Metrics.Attempt(elapsed, failed, retry)
 	if failed {
@@ -306,6 +275,7 @@ func (a *Attempts) DoneAt(err error, resp *fasthttp.Response, now time.Time) (re
 	} else {
 		a.u.Pool.Done(a.t, upstream.Success)
 	}
+	a.t = nil
 	if retry {
 		a.exclude = a.t
 	}
@@ -331,19 +301,24 @@ func (u *Upstream) index(t *upstream.Target) int {
 	return 0
 }
 
-// classify maps a fasthttp error to the retry policy's kind and a Failure.
+// classify maps an exchange's error to the retry policy's kind and a
+// Failure.
 func classify(err error) (kind string, f Failure) {
 	if err == nil {
 		return "", OK
 	}
 	var op *net.OpError
+	var ce *ClientError
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		return "", BodyTooLarge
-	case errors.Is(err, fasthttp.ErrDialTimeout), errors.Is(err, fasthttp.ErrNoFreeConns),
-		errors.As(err, &op) && op.Op == "dial":
+	case errors.As(err, &ce):
+		return "", ClientFailed
+	case errors.Is(err, ErrAborted):
+		return "", Aborted
+	case errors.Is(err, ErrNoFreeConns), errors.As(err, &op) && op.Op == "dial":
 		return upstream.ConnectError, Connect
-	case errors.Is(err, fasthttp.ErrTimeout):
+	case errors.Is(err, ErrTimeout):
 		return upstream.Timeout, Timeout
 	}
 	var ne net.Error
@@ -352,6 +327,10 @@ func classify(err error) (kind string, f Failure) {
 	}
 	return "", Broken
 }
+
+// ErrTimeout is an exchange past its deadline, as an engine that keeps its
+// own time reports it.
+var ErrTimeout = errors.New("the upstream did not answer in time")
 
 // ErrBodyTooLarge is returned by a LimitReader past its limit.
 var ErrBodyTooLarge = errors.New("the request body is larger than the limit")

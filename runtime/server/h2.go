@@ -14,14 +14,16 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/http2"
+
+	"github.com/gwcdev/gwc/runtime/proxy"
 )
 
-// HTTP/2 over TLS. fasthttp speaks HTTP/1.1 only, so the TLS listener
+// HTTP/2 over TLS. The engines speak HTTP/1.1 only, so the TLS listener
 // negotiates the protocol itself (ALPN): a connection that chose "h2" is
 // served by golang.org/x/net/http2, whose requests are handed to the same
-// gateway as fasthttp's through a RequestCtx made for each (with the TLS
-// connection, so that IsTLS, the client address and client certificates
-// read as they do over HTTP/1.1); any other connection goes to fasthttp.
+// gateway through a RequestCtx made for each (with the TLS connection, so
+// that IsTLS, the client address and client certificates read as they do
+// over HTTP/1.1); any other connection goes to the goroutine engine.
 
 // alpnListener accepts TCP connections, completes their TLS handshakes, and
 // passes HTTP/1.1 ones on through Accept.
@@ -131,8 +133,12 @@ func (h *h2Server) serveConn(tc *tls.Conn) {
 var hopHeaders = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true,
 	"transfer-encoding": true, "upgrade": true, "content-length": true}
 
-// h2Ctxs recycles the RequestCtx each HTTP/2 request is served through.
-var h2Ctxs = sync.Pool{New: func() any { return new(fasthttp.RequestCtx) }}
+// h2Ctxs recycles the RequestCtx each HTTP/2 request is served through,
+// and h2Calls its upstream call.
+var (
+	h2Ctxs  = sync.Pool{New: func() any { return new(fasthttp.RequestCtx) }}
+	h2Calls = sync.Pool{New: func() any { return new(proxy.Call) }}
+)
 
 // serveHTTP runs one HTTP/2 request through the gateway.
 func (h *h2Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +149,7 @@ func (h *h2Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx.Response.Reset()
 		h2Ctxs.Put(ctx)
 	}()
-	ctx.Init2(tc, fasthttpLogger{h.s.log}, false)
+	ctx.Init2(tc, nil, false)
 	req := &ctx.Request
 	req.Header.SetMethod(r.Method)
 	req.SetRequestURI(r.URL.RequestURI())
@@ -160,7 +166,18 @@ func (h *h2Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		req.SetBodyStream(r.Body, n)
 	}
-	h.s.handle(ctx)
+	// A stream reset or a connection that goes away ends r's context: the
+	// upstream exchange is aborted, and the request recorded as a 499.
+	call := h2Calls.Get().(*proxy.Call)
+	call.Reset()
+	stop := context.AfterFunc(r.Context(), call.Abort)
+	gone := false
+	h.s.front.Guard(ctx, func() { gone = h.s.gw.Load().Serve(ctx, call) })
+	stop()
+	h2Calls.Put(call)
+	if gone {
+		return
+	}
 
 	resp := &ctx.Response
 	out := w.Header()

@@ -165,8 +165,9 @@ func startServerWith(t testing.TB, load LoadFunc, set func(*Options)) *testServe
 		set(&opts)
 	}
 	if opts.Engine == "" && opts.TLSCert == "" {
-		// GWC_TEST_ENGINE=loop runs the tests on the loop engine
-		// (scripts/test.sh runs this package on both).
+		// GWC_TEST_ENGINE=goroutine runs the tests on the goroutine
+		// engine; the default is the loop engine (scripts/test.sh runs
+		// this package on both).
 		opts.Engine = os.Getenv("GWC_TEST_ENGINE")
 	}
 	s, err := New(ctx, opts)

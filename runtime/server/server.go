@@ -1,6 +1,7 @@
-// Package server runs gateways: the public listener (fasthttp), the admin
-// listener (net/http: /healthz, /readyz, /metrics), hot reload and graceful
-// shutdown.
+// Package server runs gateways: the public listener (an engine: package
+// engine and its loop and goroutine engines; HTTP/2 over TLS by
+// x/net/http2), the admin listener (net/http: /healthz, /readyz, /metrics),
+// hot reload and graceful shutdown.
 //
 // Reload follows the order that keeps every request answered: load and
 // check the new bundles, build the whole new Gateway, start it, swap it in
@@ -32,13 +33,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/gwcdev/gwc/runtime/bundle"
 	"github.com/gwcdev/gwc/runtime/cache"
+	"github.com/gwcdev/gwc/runtime/engine"
+	"github.com/gwcdev/gwc/runtime/engine/goroutine"
+	"github.com/gwcdev/gwc/runtime/engine/loop"
 	"github.com/gwcdev/gwc/runtime/gateway"
 	"github.com/gwcdev/gwc/runtime/metrics"
-	"github.com/gwcdev/gwc/runtime/problem"
 	"github.com/gwcdev/gwc/runtime/proxy"
 	"github.com/gwcdev/gwc/runtime/ratelimit"
 )
@@ -57,13 +58,24 @@ const (
 
 // The engines of Options.Engine.
 const (
+	// EngineLoop serves on event loops (package loop): the default for
+	// plain HTTP/1.1.
+	EngineLoop = "loop"
+	// EngineGoroutine serves each connection on a goroutine (package
+	// goroutine): TLS always, plain HTTP/1.1 when asked.
+	EngineGoroutine = "goroutine"
+	// EngineFastHTTP is the name the goroutine engine had when it was
+	// fasthttp's server; it is taken for EngineGoroutine, with a warning,
+	// for one release.
 	EngineFastHTTP = "fasthttp"
-	EngineLoop     = "loop"
 )
+
+// DefaultEngine serves plain HTTP/1.1 when Options.Engine is "".
+const DefaultEngine = EngineLoop
 
 // MaxLoops is the most event loops Options.Loops may ask for (gnet's own
 // limit).
-const MaxLoops = 256
+const MaxLoops = loop.MaxLoops
 
 // Loaded is one bundle to serve, with what identifies it in logs and metrics.
 type Loaded struct {
@@ -111,9 +123,9 @@ type Options struct {
 	// CacheBytes is the memory budget of the response cache (when no Redis
 	// store is configured); zero means gateway.DefaultCacheBytes.
 	CacheBytes int64
-	// Engine is what serves the public listener: "fasthttp" (the default,
-	// a goroutine per connection) or "loop" (event loops; plain HTTP/1.1
-	// only, see loop.go).
+	// Engine is what serves the public listener: "loop" (event loops, the
+	// default) or "goroutine" (a goroutine per connection). A TLS listener
+	// is the goroutine engine's.
 	Engine string
 	// Loops is how many event loops the loop engine runs; 0 means one per
 	// CPU Go may use (GOMAXPROCS). The engine gives Go one P more than it
@@ -140,12 +152,15 @@ type Server struct {
 	reloadMu sync.Mutex
 	draining atomic.Bool
 
-	http     *fasthttp.Server
-	loop     *loopEngine // the loop engine, when Options.Engine is "loop"
-	ln       net.Listener
-	admin    *http.Server
-	adminLn  net.Listener
-	internal metrics.Rejection
+	front *engine.Front
+	// conns is the goroutine engine: it serves TLS, what the loops hand
+	// off, and plain HTTP/1.1 when it is the engine asked for.
+	conns *goroutine.Engine
+	// loop is the event-loop engine, when it serves the listener.
+	loop    *loop.Engine
+	ln      net.Listener
+	admin   *http.Server
+	adminLn net.Listener
 }
 
 // New loads the bundles, builds their gateway and opens the listeners; Run
@@ -160,7 +175,6 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.internal = s.metrics.Rejection(problem.InternalError.Slug)
 	loaded, err := opts.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -169,7 +183,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, &InputError{err}
 	}
-	s.http = s.newHTTP()
+	s.front = engine.NewFront(s.log, s.metrics)
+	ecfg := engine.Config{Gateway: s.gw.Load, Front: s.front, Log: s.log, Draining: &s.draining,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,
+		IdleTimeout: opts.IdleTimeout, MaxHeaderBytes: opts.MaxHeaderBytes}
+	s.conns = goroutine.New(ecfg)
 	var tcfg *tls.Config
 	if opts.TLSCert != "" || opts.TLSKey != "" {
 		if opts.TLSCert == "" || opts.TLSKey == "" {
@@ -185,17 +203,29 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, &InputError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
 	}
 	switch opts.Engine {
-	case "", EngineFastHTTP:
+	case "":
+		if tcfg == nil {
+			opts.Engine = DefaultEngine
+		} else {
+			opts.Engine = EngineGoroutine
+		}
+	case EngineFastHTTP:
+		s.log.Warn("--engine fasthttp is now --engine goroutine (gwc's own HTTP/1.1 framing); the old name goes in the next release")
+		opts.Engine = EngineGoroutine
+	}
+	switch opts.Engine {
+	case EngineGoroutine:
 	case EngineLoop:
 		if tcfg != nil {
-			return nil, &InputError{fmt.Errorf("the loop engine serves plain HTTP/1.1 only: use --engine %s with --tls-cert", EngineFastHTTP)}
+			return nil, &InputError{fmt.Errorf("the loop engine serves plain HTTP/1.1 only: with --tls-cert, the goroutine engine serves")}
 		}
-		if s.loop, err = newLoopEngine(s); err != nil {
-			return nil, err
+		if s.loop, err = loop.New(ecfg, opts.Loops, s.conns.Adopt); err != nil {
+			return nil, &InputError{err}
 		}
 	default:
-		return nil, &InputError{fmt.Errorf("unknown engine %q: the engines are %s and %s", opts.Engine, EngineFastHTTP, EngineLoop)}
+		return nil, &InputError{fmt.Errorf("unknown engine %q: the engines are %s and %s", opts.Engine, EngineLoop, EngineGoroutine)}
 	}
+	s.opts.Engine = opts.Engine
 	if s.ln, err = net.Listen("tcp", opts.Listen); err != nil {
 		return nil, &ListenError{Addr: opts.Listen, Err: err}
 	}
@@ -342,9 +372,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	if s.loop != nil {
 		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn), "engine", EngineLoop,
-			"loops", s.loop.numLoops(), "gomaxprocs", runtime.GOMAXPROCS(0))
+			"loops", s.loop.Loops(), "gomaxprocs", runtime.GOMAXPROCS(0))
 	} else {
-		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn))
+		s.log.Info("listening", "addr", s.ln.Addr().String(), "admin", addrString(s.adminLn), "engine", EngineGoroutine)
 	}
 	errc := make(chan error, 2)
 	if s.certs != nil {
@@ -352,11 +382,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer stop()
 		go s.certs.watch(wctx)
 	}
+	var main engine.Engine = s.conns
 	if s.loop != nil {
-		go func() { errc <- s.loop.run(s.ln) }()
-	} else {
-		go func() { errc <- s.http.Serve(s.ln) }()
+		main = s.loop
 	}
+	go func() { errc <- main.Serve(s.ln) }()
 	if s.admin != nil {
 		go func() {
 			if err := s.admin.Serve(s.adminLn); !errors.Is(err, http.ErrServerClosed) {
@@ -379,15 +409,14 @@ func (s *Server) Run(ctx context.Context) error {
 		h2done = make(chan struct{})
 		go func() { s.h2.base.Shutdown(sctx); close(h2done) }() //nolint:errcheck // bounded by sctx
 	}
+	s.ln.Close()
 	if s.loop != nil {
-		s.ln.Close()
-		if err := s.loop.stop(sctx); err != nil && runErr == nil {
+		if err := s.loop.Shutdown(sctx); err != nil && runErr == nil {
 			runErr = fmt.Errorf("draining: %w", err)
 		}
 	}
-	// With the loop engine, the fasthttp engine serves the connections the
-	// loop handed it.
-	if err := s.http.ShutdownWithContext(sctx); err != nil && runErr == nil {
+	// The goroutine engine serves TLS, and what the loops handed it.
+	if err := s.conns.Shutdown(sctx); err != nil && runErr == nil {
 		runErr = fmt.Errorf("draining: %w", err)
 	}
 	if h2done != nil {
@@ -409,83 +438,6 @@ func addrString(ln net.Listener) string {
 		return "off"
 	}
 	return ln.Addr().String()
-}
-
-func (s *Server) newHTTP() *fasthttp.Server {
-	o := s.opts
-	return &fasthttp.Server{
-		Handler:      s.handle,
-		ErrorHandler: s.parseError,
-		// ReadTimeout bounds the header; once it is in, the body gets its
-		// own time.
-		ReadTimeout: o.ReadHeaderTimeout,
-		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
-		},
-		WriteTimeout:   o.WriteTimeout,
-		IdleTimeout:    o.IdleTimeout,
-		ReadBufferSize: o.MaxHeaderBytes,
-		// Bodies stream: the handler gets the request once its header is in,
-		// and reads (validation) or forwards (proxy) the body itself, bounded
-		// by the operation's max_body. The server only pre-reads up to 8 KiB.
-		StreamRequestBody:            true,
-		DisablePreParseMultipartForm: true,
-		NoDefaultServerHeader:        true,
-		NoDefaultContentType:         true,
-		// Date is fasthttp's on every answer (its clock, cached per second),
-		// an upstream's included, as nginx does.
-		CloseOnShutdown:       true,
-		SecureErrorLogMessage: true,
-		Logger:                fasthttpLogger{s.log},
-	}
-}
-
-// handle serves one request on the current gateway. A panic is a gwc bug: it
-// is logged and answered 500, and the server goes on.
-func (s *Server) handle(ctx *fasthttp.RequestCtx) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("panic serving a request", "panic", fmt.Sprint(v), "method", string(ctx.Method()),
-				"path", string(ctx.Request.URI().PathOriginal()))
-			writeProblem(ctx, problem.InternalError, "the gateway failed on this request")
-			ctx.SetConnectionClose()
-			s.internal.Inc()
-		}
-	}()
-	s.gw.Load().Serve(ctx)
-}
-
-// parseError answers a request fasthttp could not read.
-func (s *Server) parseError(ctx *fasthttp.RequestCtx, err error) {
-	reason, detail := problem.BadRequest, "the request could not be parsed"
-	var small *fasthttp.ErrSmallBuffer
-	var ne net.Error
-	switch {
-	case errors.As(err, &small):
-		reason, detail = problem.HeaderTooLarge, fmt.Sprintf("the request line and header exceed %d bytes", s.opts.MaxHeaderBytes)
-	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		reason, detail = problem.BodyTooLarge, "the body is too large"
-	case errors.As(err, &ne) && ne.Timeout():
-		reason, detail = problem.RequestTimeout, "the request was not received in time"
-	}
-	writeProblem(ctx, reason, detail)
-	s.metrics.Rejection(reason.Slug).Inc()
-}
-
-func writeProblem(ctx *fasthttp.RequestCtx, reason problem.Reason, detail string) {
-	p := problem.Problem{Reason: reason, Detail: detail}
-	ctx.Response.Reset()
-	ctx.Response.SetStatusCode(reason.Status)
-	ctx.Response.Header.SetContentType(problem.ContentType)
-	ctx.Response.SetBody(p.AppendJSON(nil))
-}
-
-// fasthttpLogger sends fasthttp's own messages (connection errors) to the
-// operational log at debug level.
-type fasthttpLogger struct{ log *slog.Logger }
-
-func (l fasthttpLogger) Printf(format string, args ...any) {
-	l.log.Debug(fmt.Sprintf(format, args...), "component", "http")
 }
 
 // adminHandler serves /healthz (the process is up), /readyz (a gateway is

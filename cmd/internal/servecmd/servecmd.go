@@ -67,8 +67,8 @@ func AddFlags(fs *pflag.FlagSet, o *Options) {
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (chain); reloaded when it changes")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.StringVar(&o.TLSClientCA, "tls-client-ca", "", "check client certificates against these PEM CA certificates")
-	fs.StringVar(&o.Engine, "engine", server.EngineFastHTTP, "what serves the listener: fasthttp (a goroutine per connection) or loop (event loops, plain HTTP/1.1; experimental)")
-	fs.IntVar(&o.Loops, "loops", 0, "with --engine loop, how many event loops (nginx's worker_processes); 0: one per CPU Go may use (GOMAXPROCS)")
+	fs.StringVar(&o.Engine, "engine", "", "what serves plain HTTP/1.1: loop (event loops, the default) or goroutine (a goroutine per connection); TLS is always the goroutine engine's")
+	fs.IntVar(&o.Loops, "loops", 0, "how many event loops the loop engine runs (nginx's worker_processes); 0: one per CPU Go may use (GOMAXPROCS)")
 }
 
 // UsageError is a flag value Check refuses.
@@ -84,20 +84,21 @@ func (o *Options) Check() error {
 	if o.TLSClientCA != "" && o.TLSCert == "" {
 		return &UsageError{fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key")}
 	}
+	loop := o.Engine == server.EngineLoop || (o.Engine == "" && o.TLSCert == "")
 	switch o.Engine {
-	case server.EngineFastHTTP:
+	case "", server.EngineGoroutine, server.EngineFastHTTP:
 	case server.EngineLoop:
 		if o.TLSCert != "" {
-			return &UsageError{fmt.Errorf("--engine loop serves plain HTTP/1.1 only; with --tls-cert use --engine fasthttp")}
+			return &UsageError{fmt.Errorf("--engine loop serves plain HTTP/1.1 only; with --tls-cert the goroutine engine serves (leave --engine out)")}
 		}
 	default:
-		return &UsageError{fmt.Errorf("--engine %q: want fasthttp or loop", o.Engine)}
+		return &UsageError{fmt.Errorf("--engine %q: want loop or goroutine", o.Engine)}
 	}
 	if o.Loops < 0 || o.Loops > server.MaxLoops {
 		return &UsageError{fmt.Errorf("--loops %d: want 0 (one per CPU) to %d", o.Loops, server.MaxLoops)}
 	}
-	if o.Loops != 0 && o.Engine != server.EngineLoop {
-		return &UsageError{fmt.Errorf("--loops is for --engine loop")}
+	if o.Loops != 0 && !loop {
+		return &UsageError{fmt.Errorf("--loops is for the loop engine (plain HTTP/1.1 without --engine goroutine)")}
 	}
 	if o.CacheMiB < 1 || o.CacheMiB > 1<<20 {
 		return &UsageError{fmt.Errorf("--cache-mib %d: want 1 to %d", o.CacheMiB, 1<<20)}

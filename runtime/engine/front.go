@@ -1,0 +1,137 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/h1"
+	"github.com/gwcdev/gwc/runtime/metrics"
+	"github.com/gwcdev/gwc/runtime/problem"
+)
+
+// Front is what every engine does around the gateway, written once: the
+// guard that turns a panic into a 500, the problem for a request that could
+// not be read, the fields the engine sets on every answer, and the accept
+// loop. It is safe for concurrent use.
+type Front struct {
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	internal metrics.Rejection
+	date     atomic.Pointer[[]byte]
+}
+
+// NewFront returns the front of a server logging to log and counting in m.
+func NewFront(log *slog.Logger, m *metrics.Metrics) *Front {
+	f := &Front{log: log, metrics: m, internal: m.Rejection(problem.InternalError.Slug)}
+	f.Tick(time.Now())
+	return f
+}
+
+// Guard runs serve, turning a panic (a gwc bug) into a 500 problem that
+// closes the connection, logged and counted; false when serve panicked.
+func (f *Front) Guard(ctx *fasthttp.RequestCtx, serve func()) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			f.log.Error("panic serving a request", "panic", fmt.Sprint(v), "method", string(ctx.Request.Header.Method()),
+				"path", string(ctx.Request.Header.RequestURI()))
+			p := problem.Problem{Reason: problem.InternalError, Detail: "the gateway failed on this request"}
+			p.Write(&ctx.Response)
+			ctx.Response.SetConnectionClose()
+			f.internal.Inc()
+			ok = false
+		}
+	}()
+	serve()
+	return true
+}
+
+// Refuse answers a request the engine could not read with reason's
+// problem, counted, and closes the connection after it: where the next
+// request starts is not known.
+func (f *Front) Refuse(ctx *fasthttp.RequestCtx, reason problem.Reason, detail string) {
+	p := problem.Problem{Reason: reason, Detail: detail}
+	p.Write(&ctx.Response)
+	ctx.Response.SetConnectionClose()
+	f.metrics.Rejection(reason.Slug).Inc()
+}
+
+// RefuseHead refuses a request whose head err (of h1.HeadEnd or
+// h1.Parser.Request) kept from being read; buf is what had come of it and
+// maxHeader the head's limit. A head too large is a 414 when its request
+// line alone is past the limit, else a 431.
+func (f *Front) RefuseHead(ctx *fasthttp.RequestCtx, err error, buf []byte, maxHeader int) {
+	switch {
+	case errors.Is(err, h1.ErrHeadTooLarge) && bytes.IndexByte(buf[:min(len(buf), maxHeader)], '\n') < 0:
+		f.Refuse(ctx, problem.URITooLong, fmt.Sprintf("the request line exceeds %d bytes", maxHeader))
+	case errors.Is(err, h1.ErrHeadTooLarge):
+		f.Refuse(ctx, problem.HeaderTooLarge, fmt.Sprintf("the request line and header exceed %d bytes", maxHeader))
+	case errors.Is(err, h1.ErrBareLF):
+		f.Refuse(ctx, problem.BadRequest, "a line of the request head ends in a bare LF (CRLF is required)")
+	default:
+		f.Refuse(ctx, problem.BadRequest, "the request could not be parsed")
+	}
+}
+
+// Finish sets what the engine sets on every answer: HTTP/1.1, Date, the
+// connection's fate (keep says it stays open; an HTTP/1.0 client that keeps
+// it is told so), and no body for a HEAD.
+func (f *Front) Finish(ctx *fasthttp.RequestCtx, keep, http10 bool) {
+	req, resp := &ctx.Request, &ctx.Response
+	resp.Header.SetProtocol(http11)
+	if !keep {
+		resp.SetConnectionClose()
+	} else if http10 {
+		resp.Header.Set("Connection", "keep-alive")
+	}
+	if req.Header.IsHead() {
+		resp.SkipBody = true
+	}
+	resp.Header.SetBytesV("Date", *f.date.Load())
+	resp.Header.SetNoDefaultContentType(true)
+}
+
+var http11 = []byte("HTTP/1.1")
+
+const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// Tick makes the Date of answers now's, when the second has changed; an
+// engine calls it at least once a second.
+func (f *Front) Tick(now time.Time) {
+	d := now.UTC().AppendFormat(nil, http1Date)
+	if old := f.date.Load(); old == nil || string(*old) != string(d) {
+		f.date.Store(&d)
+	}
+}
+
+// Accept accepts connections from ln and hands each to serve until ln is
+// closed (nil) or fails for good. A failure such as running out of file
+// descriptors backs off (5 ms doubling to 1 s, as net/http does) and goes
+// on, rather than stopping the listener.
+func Accept(ln net.Listener, serve func(net.Conn)) error {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if !errors.As(err, &ne) {
+				// Not a network error: nothing suggests it passes.
+				return err
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		serve(c)
+	}
+}

@@ -1,0 +1,469 @@
+// Package goroutine is the engine that serves each connection on a
+// goroutine of its own, which may wait: on a slow client's body, on the
+// upstream, on Redis or an authorizer. It serves TLS connections (HTTP/1.1
+// after ALPN), the connections the event loops hand it (a step that waits,
+// a body or an answer that streams), and plain HTTP/1.1 when asked to
+// (gwc serve --engine goroutine).
+//
+// It frames requests with package h1, as the event loops do. A request
+// body streams from the connection as the gateway reads it (a small one is
+// read whole first), with its trailer section dropped; Expect: 100-continue
+// is answered when the gateway first reads the body, so a request refused
+// before that (413, 404, 401) gets its refusal instead of a 100. While the
+// gateway waits on the upstream, the engine watches the connection: a
+// client that goes away aborts the upstream exchange, and the request is
+// logged as 499.
+package goroutine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/gwcdev/gwc/runtime/engine"
+	"github.com/gwcdev/gwc/runtime/h1"
+	"github.com/gwcdev/gwc/runtime/problem"
+	"github.com/gwcdev/gwc/runtime/proxy"
+)
+
+// smallBody is the largest request body read whole before the gateway
+// sees the request; larger ones, chunked ones and those whose client waits
+// for 100 Continue stream.
+const smallBody = 16 << 10
+
+// maxDrain is the most of an unread request body read and dropped after
+// its answer, so that the connection can serve the next request; past it,
+// the connection is closed.
+const maxDrain = 64 << 10
+
+// Engine serves connections on goroutines.
+type Engine struct {
+	cfg engine.Config
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	stopping bool
+	wg       sync.WaitGroup
+}
+
+// New returns an engine serving with cfg.
+func New(cfg engine.Config) *Engine {
+	return &Engine{cfg: cfg, conns: map[*conn]struct{}{}}
+}
+
+// Serve implements engine.Engine.
+func (e *Engine) Serve(ln net.Listener) error {
+	return engine.Accept(ln, func(c net.Conn) { e.Adopt(Handoff{Conn: c}) })
+}
+
+// Handoff is a connection passed to the engine, with where it stands.
+type Handoff struct {
+	Conn net.Conn
+	// Rest is what was read from Conn and not used: the start of what
+	// follows.
+	Rest []byte
+	// Ctx, when not nil, is a request read whole (its body in memory), to
+	// be served first; Answered says its answer is already in
+	// Ctx.Response, to be written only. Keep and HTTP10 are what its head
+	// said of the connection.
+	Ctx                    *fasthttp.RequestCtx
+	Answered, Keep, HTTP10 bool
+	// Done, when not nil, is called once Ctx's answer is written.
+	Done func()
+}
+
+// Adopt serves h's connection on a goroutine of its own, to its end.
+func (e *Engine) Adopt(h Handoff) {
+	c := &conn{e: e, nc: h.Conn}
+	e.mu.Lock()
+	if e.stopping && h.Ctx == nil {
+		e.mu.Unlock()
+		h.Conn.Close()
+		return
+	}
+	e.conns[c] = struct{}{}
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.wg.Done()
+		c.serve(h)
+	}()
+}
+
+// Shutdown implements engine.Engine.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	e.stopping = true
+	for c := range e.conns {
+		if c.idle.Load() {
+			c.nc.Close()
+		}
+	}
+	e.mu.Unlock()
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		e.mu.Lock()
+		for c := range e.conns {
+			c.nc.Close()
+		}
+		e.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// conn is one connection being served.
+type conn struct {
+	e      *Engine
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	parser *h1.Parser
+	ctx    fasthttp.RequestCtx
+	call   proxy.Call
+	// idle is set while the connection waits for its next request (the
+	// drain closes it then).
+	idle atomic.Bool
+	// keep and http10 are what the request's head says of the connection.
+	keep, http10 bool
+	// body is the request's streamed body, nil when it has none or it was
+	// read whole.
+	body bodyReader
+	// watching: a goroutine reads ahead to see the client go (watch).
+	watched chan struct{}
+	gone    atomic.Bool
+	stopped atomic.Bool
+}
+
+func (c *conn) serve(h Handoff) {
+	e := c.e
+	defer func() {
+		c.nc.Close()
+		e.mu.Lock()
+		delete(e.conns, c)
+		e.mu.Unlock()
+	}()
+	var src io.Reader = c.nc
+	if len(h.Rest) > 0 {
+		src = &prefixReader{rest: h.Rest, r: c.nc}
+	}
+	c.br = bufio.NewReaderSize(src, e.cfg.MaxHeaderBytes+4096)
+	c.bw = bufio.NewWriterSize(c.nc, 16<<10)
+	c.parser = h1.NewParser(e.cfg.MaxHeaderBytes)
+	c.ctx.Init2(c.nc, nil, false)
+	if h.Ctx != nil {
+		keep := c.first(h)
+		if h.Done != nil {
+			h.Done()
+		}
+		if !keep {
+			return
+		}
+	}
+	for c.next() {
+	}
+}
+
+// first serves or writes the request another engine handed over.
+func (c *conn) first(h Handoff) (keep bool) {
+	ctx := h.Ctx
+	c.keep, c.http10 = h.Keep, h.HTTP10
+	if !h.Answered {
+		c.call.Reset()
+		c.watch()
+		gone := false
+		c.e.cfg.Front.Guard(ctx, func() { gone = c.e.cfg.Gateway().Serve(ctx, &c.call) })
+		if c.unwatch() || gone {
+			return false
+		}
+	}
+	return c.write(ctx)
+}
+
+// next reads, serves and answers one request; false when the connection
+// is done.
+func (c *conn) next() bool {
+	e := c.e
+	ctx := &c.ctx
+	ctx.Request.Reset()
+	ctx.Response.Reset()
+	if !c.readHead() {
+		return false
+	}
+	if !c.readBody() {
+		return c.write(ctx) && false
+	}
+	watch := c.body.r == nil // the body is in: the connection is the client's alone
+	c.call.Reset()
+	if watch {
+		c.watch()
+	}
+	gone := false
+	e.cfg.Front.Guard(ctx, func() { gone = e.cfg.Gateway().Serve(ctx, &c.call) })
+	if watch && c.unwatch() || gone {
+		return false
+	}
+	if !c.write(ctx) {
+		return false
+	}
+	return c.drain()
+}
+
+// readHead waits for the next request and reads its head; false when the
+// connection is done (closed, idle too long, or a head refused).
+func (c *conn) readHead() bool {
+	e := c.e
+	cfg := &e.cfg
+	// Idle until the next request's first byte: the drain closes it then.
+	// Either the drain sees it idle, or it sees the drain.
+	e.mu.Lock()
+	stopping := e.stopping
+	c.idle.Store(!stopping)
+	e.mu.Unlock()
+	if stopping && c.br.Buffered() == 0 {
+		return false
+	}
+	c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout)) //nolint:errcheck
+	_, err := c.br.Peek(1)
+	e.mu.Lock()
+	c.idle.Store(false)
+	stopping = e.stopping
+	e.mu.Unlock()
+	if err != nil || stopping {
+		return false // closed, idle too long, or draining: no answer
+	}
+	c.nc.SetReadDeadline(time.Now().Add(cfg.ReadHeaderTimeout)) //nolint:errcheck
+	for {
+		buf, _ := c.br.Peek(c.br.Buffered())
+		if skip := h1.SkipEmptyLines(buf); skip > 0 {
+			c.br.Discard(skip) //nolint:errcheck // peeked
+			buf = buf[skip:]
+		}
+		if len(buf) > 0 {
+			end, err := h1.HeadEnd(buf, cfg.MaxHeaderBytes)
+			if err != nil {
+				cfg.Front.RefuseHead(&c.ctx, err, buf, cfg.MaxHeaderBytes)
+				c.write(&c.ctx)
+				return false
+			}
+			if end > 0 {
+				if err := c.parser.Request(buf[:end], &c.ctx.Request.Header); err != nil {
+					cfg.Front.RefuseHead(&c.ctx, err, buf, cfg.MaxHeaderBytes)
+					c.write(&c.ctx)
+					return false
+				}
+				c.br.Discard(end) //nolint:errcheck // peeked
+				h := &c.ctx.Request.Header
+				c.keep = !h.ConnectionClose() && (h.IsHTTP11() || bytes.EqualFold(h.Peek("Connection"), []byte("keep-alive")))
+				c.http10 = !h.IsHTTP11()
+				return true
+			}
+		}
+		if _, err := c.br.Peek(len(buf) + 1); err != nil && c.br.Buffered() == len(buf) {
+			if isTimeout(err) {
+				cfg.Front.Refuse(&c.ctx, problem.RequestTimeout, "the request was not received in time")
+				c.write(&c.ctx)
+			}
+			return false
+		}
+	}
+}
+
+// readBody readies the request's body: read whole when small and there,
+// else a stream the gateway reads. false when it was refused (the answer
+// is in the response).
+func (c *conn) readBody() bool {
+	cfg := &c.e.cfg
+	req := &c.ctx.Request
+	c.body = bodyReader{}
+	c.nc.SetReadDeadline(time.Now().Add(cfg.ReadTimeout)) //nolint:errcheck // the body's time starts now
+	limit := cfg.Gateway().MaxBody()
+	cont := req.MayContinue()
+	switch cl := req.Header.ContentLength(); {
+	case cl == 0, cl == -2: // -2: no framing, no body
+		return true
+	case cl > 0 && int64(cl) > limit:
+		// Past every operation's max_body: refused before it is read.
+		cfg.Front.Refuse(&c.ctx, problem.BodyTooLarge, "the body is larger than any operation accepts")
+		return false
+	case cl > 0 && cl <= smallBody && !cont:
+		buf := req.SwapBody(nil)[:0]
+		if cap(buf) < cl {
+			buf = make([]byte, cl)
+		}
+		buf = buf[:cl]
+		_, err := io.ReadFull(c.br, buf)
+		req.SwapBody(buf)
+		if err != nil {
+			if isTimeout(err) {
+				cfg.Front.Refuse(&c.ctx, problem.RequestTimeout, "the request was not received in time")
+			} else {
+				cfg.Front.Refuse(&c.ctx, problem.BadRequest, "the body ended before its Content-Length")
+			}
+			return false
+		}
+		return true
+	case cl > 0:
+		c.body = bodyReader{c: c, r: io.LimitReader(c.br, int64(cl)), left: int64(cl), cont: cont}
+		req.SetBodyStream(&c.body, cl)
+	default: // chunked; trailers are dropped
+		c.body = bodyReader{c: c, r: h1.NewChunkedReader(c.br), left: -1, cont: cont}
+		req.SetBodyStream(&c.body, -1)
+	}
+	return true
+}
+
+// write writes the answer in ctx; false when the connection is done.
+func (c *conn) write(ctx *fasthttp.RequestCtx) bool {
+	cfg := &c.e.cfg
+	resp := &ctx.Response
+	keep := c.keep && !resp.ConnectionClose() && !cfg.Draining.Load()
+	cfg.Front.Finish(ctx, keep, c.http10)
+	c.nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout)) //nolint:errcheck
+	err := resp.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	resp.CloseBodyStream()             //nolint:errcheck // closing returns or drops the upstream connection
+	c.nc.SetWriteDeadline(time.Time{}) //nolint:errcheck
+	return err == nil && keep
+}
+
+// drain reads what the gateway left of the request's body, so that the
+// next request can be read; false when there is too much, or it fails.
+func (c *conn) drain() bool {
+	b := &c.body
+	if b.r == nil || b.done {
+		return true
+	}
+	if b.err != nil || (b.left > maxDrain) || (b.left >= 0 && b.cont && !b.continued) {
+		// A client waiting for 100 Continue sends no body: what follows
+		// would be its next request, or its body after all.
+		return false
+	}
+	c.nc.SetReadDeadline(time.Now().Add(time.Second)) //nolint:errcheck
+	n, err := io.Copy(io.Discard, io.LimitReader(b, maxDrain+1))
+	return err == nil && n <= maxDrain && b.done
+}
+
+// watch starts a goroutine that reads ahead on the connection, while the
+// gateway serves a request whose body is in, to see the client go away:
+// what it reads (a pipelined request) stays in the reader; an end or an
+// error aborts the upstream exchange (c.call).
+func (c *conn) watch() {
+	c.nc.SetReadDeadline(time.Time{}) //nolint:errcheck
+	c.gone.Store(false)
+	c.stopped.Store(false)
+	if c.watched == nil {
+		c.watched = make(chan struct{})
+	}
+	go func() {
+		defer func() { c.watched <- struct{}{} }()
+		for {
+			n := c.br.Buffered()
+			if n >= c.br.Size() {
+				return // full: nothing more can be watched
+			}
+			if _, err := c.br.Peek(n + 1); err != nil {
+				if !c.stopped.Load() {
+					c.gone.Store(true)
+					c.call.Abort()
+				}
+				return
+			}
+		}
+	}()
+}
+
+// unwatch stops the watch; true when the client went away meanwhile.
+func (c *conn) unwatch() bool {
+	c.stopped.Store(true)
+	c.nc.SetReadDeadline(aLongTimeAgo) //nolint:errcheck
+	<-c.watched
+	c.nc.SetReadDeadline(time.Time{}) //nolint:errcheck
+	return c.gone.Load()
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// bodyReader is a request's body as it streams from the connection: its
+// errors are the client's (proxy.ClientError), never an upstream's.
+type bodyReader struct {
+	c    *conn
+	r    io.Reader
+	left int64 // what the Content-Length still promises; -1 chunked
+	// cont: the client waits for 100 Continue, sent at the first read.
+	cont, continued bool
+	done            bool
+	err             error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.cont && !b.continued {
+		b.continued = true
+		if _, err := b.c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
+			return 0, b.fail(err)
+		}
+		if err := b.c.bw.Flush(); err != nil {
+			return 0, b.fail(err)
+		}
+	}
+	n, err := b.r.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
+	switch {
+	case err == io.EOF && b.left > 0:
+		return n, b.fail(io.ErrUnexpectedEOF)
+	case err == io.EOF, err == nil && b.left == 0:
+		b.done = true
+		return n, io.EOF
+	case err != nil:
+		return n, b.fail(err)
+	}
+	return n, nil
+}
+
+func (b *bodyReader) fail(err error) error {
+	b.err = &proxy.ClientError{Err: err}
+	return b.err
+}
+
+// prefixReader reads rest, then r.
+type prefixReader struct {
+	rest []byte
+	r    io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.rest) > 0 {
+		n := copy(b, p.rest)
+		p.rest = p.rest[n:]
+		return n, nil
+	}
+	return p.r.Read(b)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
