@@ -17,6 +17,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -476,6 +477,18 @@ func (g *Gateway) route(r *request) *operation {
 		return nil
 	}
 	r.hop, r.expect = check.Hop, check.Expect
+	if p := h.Protocol(); string(p) != "HTTP/1.1" && string(p) != "HTTP/1.0" {
+		// fasthttp reads any HTTP/d.d; gwc speaks 1.0 and 1.1 (HTTP/2 is
+		// ALPN's, not a request line's).
+		r.fail(problem.VersionNotSupported, "HTTP/1.1 and HTTP/1.0 are served; this request line says "+string(p), nil)
+		ctx.SetConnectionClose()
+		return nil
+	}
+	if bytes.IndexByte(h.RequestURI(), '#') >= 0 {
+		// A fragment is the client's own; no client sends one.
+		r.fail(problem.BadPath, "the request target has a fragment (#)", nil)
+		return nil
+	}
 	if check.Authorizations > 1 {
 		r.fail(problem.BadRequest, "the request has the Authorization field more than once", nil)
 		return nil

@@ -242,6 +242,10 @@ func (a *Attempts) NextAt(now time.Time) (*upstream.Target, error) {
 	// writes as it stands: the URI is not parsed again.
 	req.SetRequestURIBytes(b)
 	req.Header.SetHost(t.Host)
+	// HTTP/1.1 to the upstream whatever the client spoke, as nginx's
+	// proxy_http_version 1.1: the connection is kept, and the client's
+	// version string is not forwarded.
+	req.Header.SetProtocolBytes(http11)
 	a.start = now
 	return t, nil
 }
@@ -327,6 +331,8 @@ func classify(err error) (kind string, f Failure) {
 	}
 	return "", Broken
 }
+
+var http11 = []byte("HTTP/1.1")
 
 // ErrTimeout is an exchange past its deadline, as an engine that keeps its
 // own time reports it.

@@ -503,3 +503,109 @@ func TestAbandonedRequests(t *testing.T) {
 		t.Errorf("another route: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestRequestLinesRefused: what the request line says is held to what gwc
+// serves: HTTP/1.1 and HTTP/1.0 (505 for any other version, which is never
+// forwarded), no fragment (400), a request line within the head limit (414
+// past it; 431 when the fields are what is too long).
+func TestRequestLinesRefused(t *testing.T) {
+	up := newRawUpstream(t, func(r *http.Request, _ []byte) string {
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(r.Proto), r.Proto)
+	})
+	ts := startServer(t, staticLoad(testBundle("http://"+up.addr)))
+	for _, c := range []struct{ req, want string }{
+		{"GET /api/items HTTP/2.0\r\nHost: h\r\n\r\n", "HTTP/1.1 505 "},
+		{"GET /api/items HTTP/9.9\r\nHost: h\r\n\r\n", "HTTP/1.1 505 "},
+		{"GET /api/items#top HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 400 "},
+		{"GET /api/items?q=" + strings.Repeat("a", 20<<10) + " HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 414 "},
+		{"GET /api/items HTTP/1.1\r\nHost: h\r\nX-Big: " + strings.Repeat("a", 20<<10) + "\r\n\r\n", "HTTP/1.1 431 "},
+	} {
+		before := len(up.requests())
+		out, _ := raw(t, ts.Addr().String(), c.req, 2*time.Second)
+		if !strings.HasPrefix(out, c.want) {
+			t.Errorf("%.40q: answer %.80q, want %s", c.req, out, c.want)
+		}
+		if n := len(up.requests()); n != before {
+			t.Errorf("%.40q reached the upstream", c.req)
+		}
+	}
+	// An HTTP/1.0 client's request goes upstream as HTTP/1.1.
+	out, _ := raw(t, ts.Addr().String(), "GET /api/items HTTP/1.0\r\nHost: h\r\n\r\n", 2*time.Second)
+	if !strings.HasSuffix(out, "HTTP/1.1") {
+		t.Errorf("the upstream got %q", out)
+	}
+}
+
+// TestExpectContinueOnlyForABodyThatIsWanted: a client that waits for 100
+// Continue is refused on its head alone when the body would be refused (a
+// length past the operation's max_body, no route), without a 100 first;
+// otherwise it gets the 100, sends the body, and it is forwarded.
+func TestExpectContinueOnlyForABodyThatIsWanted(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	for _, c := range []struct{ head, want string }{
+		{"POST /api/small HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n", "HTTP/1.1 413 "},
+		{"POST /nowhere HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", "HTTP/1.1 404 "},
+	} {
+		before := up.count()
+		out, closed := raw(t, ts.Addr().String(), c.head, 2*time.Second)
+		if !strings.HasPrefix(out, c.want) || strings.Contains(out, "100 Continue") {
+			t.Errorf("%.40q: answer %.80q, want %s and no 100 Continue", c.head, out, c.want)
+		}
+		if !closed {
+			t.Errorf("%.40q: the connection stayed open, its body unsent", c.head)
+		}
+		if up.count() != before {
+			t.Errorf("%.40q reached the upstream", c.head)
+		}
+	}
+	c := dial(t, ts)
+	io.WriteString(c, "POST /api/upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n") //nolint:errcheck
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))                                                             //nolint:errcheck
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("first line %q, %v; want a 100 Continue", line, err)
+	}
+	br.ReadString('\n')            //nolint:errcheck // the interim answer's empty line
+	io.WriteString(c, "hello")     //nolint:errcheck
+	status, _ := answers(t, br, 1) //nolint:dogsled
+	if status[0] != "200 OK" || string(up.last(t).Body) != "hello" {
+		t.Errorf("after the body: %s, upstream got %q", status[0], up.last(t).Body)
+	}
+}
+
+// TestCutOffAnswer: an upstream that hangs up before its answer's declared
+// length gets its client a 502, logged as one; not an empty reply logged
+// as the upstream's 200.
+func TestCutOffAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				http.ReadRequest(bufio.NewReader(c))                                         //nolint:errcheck
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten!") //nolint:errcheck
+			}()
+		}
+	}()
+	b := testBundle("http://" + ln.Addr().String())
+	b.Upstreams[0].Retries = nil
+	var access syncBuffer
+	ts := startServerWith(t, staticLoad(b), func(o *Options) { o.AccessLog = slogJSON(&access) })
+	out, _ := raw(t, ts.Addr().String(), "GET /api/items HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 5*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 502 ") {
+		t.Errorf("answer %q, want a 502", out)
+	}
+	if !strings.Contains(access.String(), `"status":502`) {
+		t.Errorf("access log:\n%s", access.String())
+	}
+}

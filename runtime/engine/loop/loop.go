@@ -82,7 +82,7 @@ const MaxConnMemory = 2 << 20
 // target; upstreamIdle is how long one is kept.
 const (
 	maxIdleUpstream = 512
-	upstreamIdle    = 30 * time.Second
+	upstreamIdle    = proxy.IdleTimeout
 )
 
 // MaxLoops is the most event loops an engine may run (gnet's own limit).
@@ -723,9 +723,6 @@ func (cc *clientConn) send(up *upConn) {
 	cc.up = up
 	up.hdr, up.cl, up.head, up.got = 0, 0, false, false
 	req := cc.x.Request()
-	// HTTP/1.1 to the upstream whatever the client spoke, as nginx's
-	// proxy_http_version 1.1: the connection is kept.
-	req.Header.SetProtocolBytes(http11)
 	ls := cc.ls
 	ls.bw.Reset(up.c)
 	err := req.Write(ls.bw)
@@ -1097,5 +1094,3 @@ func (l gnetLogger) Infof(format string, args ...any)  { l.log.Debug(fmt.Sprintf
 func (l gnetLogger) Warnf(format string, args ...any)  { l.log.Warn(fmt.Sprintf(format, args...)) }
 func (l gnetLogger) Errorf(format string, args ...any) { l.log.Error(fmt.Sprintf(format, args...)) }
 func (l gnetLogger) Fatalf(format string, args ...any) { l.log.Error(fmt.Sprintf(format, args...)) }
-
-var http11 = []byte("HTTP/1.1")
