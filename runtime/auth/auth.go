@@ -343,6 +343,32 @@ func (p *Policy) Check(ctx *fasthttp.RequestCtx, id *Identity) (Decision, int) {
 	return Unauthenticated, -1
 }
 
+// Fields names, in lower case, the request header fields p's schemes read a
+// credential from (Authorization, an API key's header, Cookie).
+func (p *Policy) Fields() []string {
+	var out []string
+	for _, alt := range p.alts {
+		for _, c := range alt {
+			var f string
+			switch sc := c.scheme.(type) {
+			case *apiKey:
+				switch sc.in {
+				case "header":
+					f = strings.ToLower(sc.name)
+				case "cookie":
+					f = "cookie"
+				}
+			case *basic, *jwtScheme:
+				f = "authorization"
+			}
+			if f != "" && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
 // Strip removes the credentials of alternative alt from req.
 func (p *Policy) Strip(req *fasthttp.Request, alt int) {
 	if alt < 0 || alt >= len(p.alts) {

@@ -26,11 +26,18 @@ type Entry struct {
 	Stored time.Time
 	// TTL is how long the entry lives from Stored.
 	TTL time.Duration
+	// Vary holds, for each field its Vary header names (lower case), the
+	// value the request it answered had: it answers only requests with the
+	// same values (RFC 9111 §4.1).
+	Vary [][2]string
 }
 
 func (e *Entry) weight() uint32 {
 	w := len(e.Body) + 64
 	for _, h := range e.Header {
+		w += len(h[0]) + len(h[1]) + 4
+	}
+	for _, h := range e.Vary {
 		w += len(h[0]) + len(h[1]) + 4
 	}
 	return uint32(min(w, 1<<31))

@@ -41,6 +41,10 @@ type cachePolicy struct {
 	vary   []string // header names
 	shared bool
 	rc     *responseCache
+	// owned names, in lower case, the request fields gwc sets, changes or
+	// removes on the way upstream: an answer whose Vary names one of them
+	// varies on what the client did not send, and is not kept.
+	owned map[string]bool
 }
 
 func newCachePolicy(c *bundle.Cache, rc *responseCache) *cachePolicy {
@@ -126,7 +130,7 @@ func (o *operation) serveCached(r *request) {
 		o.forward(r)
 		return
 	}
-	if ok {
+	if ok && varyMatches(e, r) {
 		p.rc.hit.Inc()
 		r.writeEntry(e, "HIT")
 		return
@@ -150,7 +154,7 @@ func (o *operation) serveCached(r *request) {
 		r.ctx.Response.Header.Set("X-Cache", "MISS")
 		return
 	}
-	if e, _ := v.(*cache.Entry); e != nil {
+	if e, _ := v.(*cache.Entry); e != nil && varyMatches(e, r) {
 		// Another request's upstream call answered this one too.
 		p.rc.hit.Inc()
 		r.writeEntry(e, "HIT")
@@ -172,6 +176,29 @@ func (p *cachePolicy) sharedWith(r *request) bool { return p.shared || r.identit
 type captured struct {
 	*cache.Entry
 	public bool
+}
+
+// varyMatches reports whether e, kept for a request whose fields its
+// answer's Vary names had the values e.Vary holds, answers r: r has the same
+// values (missing fields being empty).
+func varyMatches(e *cache.Entry, r *request) bool {
+	for _, kv := range e.Vary {
+		if string(joinValues(nil, r, kv[0])) != kv[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// joinValues appends the values of r's field name, comma-separated.
+func joinValues(dst []byte, r *request, name string) []byte {
+	for i, v := range r.ctx.Request.Header.PeekAll(name) {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // capture makes an entry of the upstream's answer when it may be kept:
@@ -228,6 +255,19 @@ func (p *cachePolicy) capture(r *request) *captured {
 	}
 	if ct := resp.Header.ContentType(); len(ct) > 0 {
 		e.Header = append(e.Header, [2]string{"Content-Type", string(ct)})
+	}
+	// The upstream's Vary: the entry answers only requests like this one in
+	// the fields it names, as their clients sent them.
+	for _, v := range resp.Header.PeekAll("Vary") {
+		for _, name := range strings.Split(string(v), ",") {
+			if name = strings.ToLower(strings.TrimSpace(name)); name == "" {
+				continue
+			}
+			if p.owned[name] {
+				return nil
+			}
+			e.Vary = append(e.Vary, [2]string{name, string(joinValues(nil, r, name))})
+		}
 	}
 	return c
 }

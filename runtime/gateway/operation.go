@@ -154,6 +154,7 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 		o.final = (*operation).serveUpstream
 		if c := op.Policy.Cache; c != nil && c.TTL.D() > 0 {
 			o.cache = newCachePolicy(c, a.cache)
+			o.cache.owned = o.ownedFields()
 		}
 		o.timeout = op.Policy.Timeout.D()
 		if o.timeout <= 0 {
@@ -169,6 +170,28 @@ func newOperation(g *Gateway, a *api, i int) (*operation, error) {
 	}
 	o.waits = o.mayWait()
 	return o, nil
+}
+
+// ownedFields names, in lower case, the request fields o sets, changes or
+// removes on the way upstream: the forwarding fields, X-Request-Id, its
+// header transforms' and its credentials'.
+func (o *operation) ownedFields() map[string]bool {
+	owned := map[string]bool{"x-forwarded-for": true, "x-forwarded-proto": true, "x-forwarded-host": true,
+		"forwarded": true, "x-request-id": true, "host": true}
+	if t := o.reqT; t != nil {
+		for _, name := range t.remove {
+			owned[strings.ToLower(name)] = true
+		}
+		for _, op := range t.ops {
+			owned[strings.ToLower(op.name)] = true
+		}
+	}
+	if o.auth != nil {
+		for _, f := range o.auth.Fields() {
+			owned[f] = true
+		}
+	}
+	return owned
 }
 
 // mayWait reports whether a step of o may wait on the network or a slow

@@ -240,6 +240,11 @@ func TestCacheKeyAndCredentials(t *testing.T) {
 		if r.URL.Query().Get("public") != "" {
 			w.Header().Set("Cache-Control", "public, max-age=60")
 		}
+		if v := r.URL.Query().Get("vary"); v != "" {
+			w.Header().Set("Vary", v)
+			fmt.Fprintf(w, "lang=%s for=%s", r.Header.Get("Accept-Language"), r.Header.Get("X-Forwarded-For"))
+			return
+		}
 		fmt.Fprintf(w, "host=%s auth=%s", r.Header.Get("X-Forwarded-Host"), r.Header.Get("Authorization"))
 	})
 	b := mainBundle("Cache", up.URL)
@@ -275,6 +280,22 @@ func TestCacheKeyAndCredentials(t *testing.T) {
 	get("/api/page?public=1", "Authorization", "Bearer alice")
 	if body, xc := get("/api/page?public=1"); xc != "HIT" || !strings.Contains(body, "alice") {
 		t.Errorf("a public answer was not kept: %q (X-Cache %s)", body, xc)
+	}
+
+	// The upstream's Vary is honoured: an answer serves only requests with
+	// the same values of the fields it names.
+	get("/api/page?vary=Accept-Language", "Accept-Language", "fr")
+	if body, xc := get("/api/page?vary=Accept-Language", "Accept-Language", "fr"); xc != "HIT" || body != "lang=fr for=127.0.0.1" {
+		t.Errorf("Accept-Language: fr again got %q (X-Cache %s), want the kept answer", body, xc)
+	}
+	if body, xc := get("/api/page?vary=Accept-Language", "Accept-Language", "de"); xc == "HIT" || body != "lang=de for=127.0.0.1" {
+		t.Errorf("Accept-Language: de got %q (X-Cache %s)", body, xc)
+	}
+	// An answer that varies on a field gwc sets (the client's address, in
+	// X-Forwarded-For) is not kept: a client could send the field itself.
+	get("/api/page?vary=X-Forwarded-For")
+	if body, xc := get("/api/page?vary=X-Forwarded-For", "X-Forwarded-For", "127.0.0.1"); xc == "HIT" {
+		t.Errorf("an answer varying on X-Forwarded-For was kept: %q", body)
 	}
 }
 
