@@ -630,3 +630,106 @@ func TestCutOffAnswer(t *testing.T) {
 		t.Errorf("access log:\n%s", access.String())
 	}
 }
+
+// TestHTTP11Conformance is the HTTP/1.1 conformance check the engine was
+// chosen by (docs/runtime-engine.md), on every engine: each refused request
+// is followed, pipelined, by a GET /after, which must not be served (the
+// connection is closed after a framing error, since where the next request
+// starts is not known), and neither request may reach the upstream.
+func TestHTTP11Conformance(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	smuggled := "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+	for _, c := range []struct{ name, req string }{
+		{"CL and TE", "POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: " + fmt.Sprint(len(smuggled)) +
+			"\r\nTransfer-Encoding: chunked\r\n\r\n" + smuggled},
+		{"TE and CL", "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n" + smuggled},
+		{"duplicate Content-Length", "POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!"},
+		{"same Content-Length twice", "POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"},
+		{"Content-Length with a sign", "POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello"},
+		{"Content-Length list", "POST /api/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\nhello"},
+		{"Transfer-Encoding other than chunked", "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + smuggled},
+		{"Transfer-Encoding with a space before the colon", "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n" + smuggled},
+		{"bad chunk size", "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n"},
+		{"chunk size overflow", "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			"10000000000000001\r\nx\r\n0\r\n\r\n"},
+		{"chunk data longer than its size", "POST /api/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcdef\r\n0\r\n\r\n"},
+		{"bad header name", "GET /api/items HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n"},
+		{"NUL in a value", "GET /api/items HTTP/1.1\r\nHost: a\r\nX-A: a\x00b\r\n\r\n"},
+		{"no method", "/api/items HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"space in the target", "GET /api/it ems HTTP/1.1\r\nHost: a\r\n\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := up.count()
+			out, closed := raw(t, ts.Addr().String(), c.req+"GET /api/items?after=1 HTTP/1.1\r\nHost: a\r\n\r\n", 2*time.Second)
+			if !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+				t.Errorf("answer %.120q, want a 400", out)
+			}
+			if strings.Count(out, "HTTP/1.1 ") != 1 || !closed {
+				t.Errorf("the connection was read on after a framing error (closed: %v): %.200q", closed, out)
+			}
+			for _, r := range up.since(before) {
+				t.Errorf("the upstream received %s %s", r.Method, r.URI)
+			}
+		})
+	}
+
+	// An obs-fold is unfolded (RFC 9112 §5.2); hop-by-hop fields, and those
+	// Connection names, are not forwarded; X-Forwarded-* are set, an
+	// untrusted client's X-Forwarded-For replaced.
+	resp, _ := do(t, "GET", ts.base+"/api/items", nil, "Connection", "keep-alive, X-Hop", "X-Hop", "1", "Keep-Alive", "timeout=5",
+		"Proxy-Authorization", "Basic eA==", "TE", "trailers", "Upgrade", "foo", "X-Forwarded-For", "10.0.0.1", "X-Keep", "yes", "Host", "api.example")
+	h := up.last(t).Header
+	if resp.StatusCode != 200 {
+		t.Fatalf("hop-by-hop request: %d", resp.StatusCode)
+	}
+	for _, k := range []string{"Connection", "X-Hop", "Keep-Alive", "Proxy-Authorization", "Te", "Upgrade"} {
+		if v, ok := h[k]; ok {
+			t.Errorf("%s forwarded: %q", k, v)
+		}
+	}
+	if h.Get("X-Keep") != "yes" || h.Get("X-Forwarded-For") != "127.0.0.1" || h.Get("X-Forwarded-Proto") != "http" ||
+		h.Get("X-Forwarded-Host") != "api.example" {
+		t.Errorf("forwarded header %v", h)
+	}
+	out, _ := raw(t, ts.Addr().String(), "GET /api/items HTTP/1.1\r\nHost: a\r\nX-Fold: a\r\n b\r\nConnection: close\r\n\r\n", 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 200 ") {
+		t.Errorf("obs-fold: %.80q", out)
+	} else if v := up.last(t).Header.Get("X-Fold"); strings.ContainsAny(v, "\r\n") {
+		t.Errorf("obs-fold forwarded folded: %q", v)
+	}
+	// An HTTP/1.0 client without Host is served; Connection: close is
+	// honoured.
+	out, closed := raw(t, ts.Addr().String(), "GET /api/items HTTP/1.0\r\n\r\n", 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 200 ") || !closed {
+		t.Errorf("HTTP/1.0 without Host: %.80q, closed %v", out, closed)
+	}
+	out, closed = raw(t, ts.Addr().String(), "GET /api/items HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /api/items HTTP/1.1\r\nHost: a\r\n\r\n", 2*time.Second)
+	if strings.Count(out, "HTTP/1.1 200 ") != 1 || !closed {
+		t.Errorf("Connection: close: %d answers, closed %v", strings.Count(out, "HTTP/1.1 "), closed)
+	}
+}
+
+// TestSlowChunkedAnswerStreams: an upstream's answer that comes in pieces
+// reaches the client as it comes, not once it is whole.
+func TestSlowChunkedAnswerStreams(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		fl := w.(http.Flusher)
+		for i := 0; i < 5; i++ {
+			fmt.Fprintf(w, "chunk %d\n", i)
+			fl.Flush()
+			time.Sleep(150 * time.Millisecond)
+		}
+	})
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	start := time.Now()
+	resp, err := client.Get(ts.base + "/api/items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if first := time.Since(start); err != nil || line != "chunk 0\n" || first > 500*time.Millisecond {
+		t.Errorf("first piece %q after %v (%v); the whole answer takes 750 ms", line, first, err)
+	}
+}

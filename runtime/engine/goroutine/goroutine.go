@@ -319,11 +319,60 @@ func (c *conn) readBody() bool {
 	case cl > 0:
 		c.body = bodyReader{c: c, r: io.LimitReader(c.br, int64(cl)), left: int64(cl), cont: cont}
 		req.SetBodyStream(&c.body, cl)
-	default: // chunked; trailers are dropped
-		c.body = bodyReader{c: c, r: h1.NewChunkedReader(c.br), left: -1, cont: cont}
+	case cont:
+		// chunked, its client waiting for 100 Continue; trailers dropped
+		c.body = bodyReader{c: c, r: h1.NewChunkedReader(c.br), left: -1, cont: true}
 		req.SetBodyStream(&c.body, -1)
+	default:
+		// chunked: read whole when small, so that a malformed one is
+		// refused before anything reaches an upstream; else what was read,
+		// then the rest as it comes. Trailers are dropped.
+		cr := h1.NewChunkedReader(c.br)
+		buf := req.SwapBody(nil)[:0]
+		buf, err := readUpTo(buf, cr, smallBody+1)
+		switch {
+		case err == nil:
+			// The header still says chunked, for the gateway's framing
+			// checks; Request.Write sends a Content-Length upstream.
+			req.SwapBody(buf)
+		case errors.Is(err, errMore):
+			c.body = bodyReader{c: c, r: io.MultiReader(bytes.NewReader(buf), cr), left: -1}
+			req.SetBodyStream(&c.body, -1)
+		default:
+			req.SwapBody(buf)
+			if isTimeout(err) {
+				cfg.Front.Refuse(&c.ctx, problem.RequestTimeout, "the request was not received in time")
+			} else {
+				cfg.Front.Refuse(&c.ctx, problem.BadRequest, "reading the body: "+err.Error())
+			}
+			return false
+		}
 	}
 	return true
+}
+
+// errMore says a body is longer than readUpTo's limit.
+var errMore = errors.New("more to read")
+
+// readUpTo appends r's bytes to buf until r ends (nil), or limit bytes are
+// in (errMore), or r fails.
+func readUpTo(buf []byte, r io.Reader, limit int) ([]byte, error) {
+	for {
+		if len(buf) >= limit {
+			return buf, errMore
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // write writes the answer in ctx; false when the connection is done.
