@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # instructions.sh: user-space CPU instructions per proxied request, counted by valgrind's callgrind, for gwc serve
-# and the fasthttp prototype, GET, POST 1 KB JSON and the full chain (the requests of bench/proxy.sh), in front of one
-# loopback nginx.
+# on each engine, GET, POST 1 KB JSON and the full chain (the requests of bench/proxy.sh), in front of one loopback
+# nginx.
 # Instruction counts do not move with the load of a shared machine as req/s and CPU time do, so this is the
 # measure to compare two builds of gwc by; proxy.sh is the side-by-side comparison with nginx. The kernel's share
 # (the socket system calls, about half of a proxied request's CPU) is not counted.
 #
-#   bench/instructions.sh                        # gwc (this checkout) and the prototype
+#   bench/instructions.sh                        # gwc (this checkout) on each engine
 #   bench/instructions.sh 'old=/path/to/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'   # more candidates
 #
 # Settings: N=4000 requests (after 400 of warm-up), C=4 connections, BASE_PORT=18280; KEEP=DIR keeps the callgrind
@@ -32,7 +32,7 @@ trap 'stop_all; rm -rf "$tmp"' EXIT
 BIN=$tmp/bin
 mkdir -p "$BIN"
 (cd "$repo" && go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve &&
-	go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp && go build -o "$BIN/loadgen" ./bench/proxyproto/loadgen) ||
+	go build -o "$BIN/loadgen" ./bench/loadgen) ||
 	die "building failed"
 
 UPSTREAM=127.0.0.1:$BASE_PORT
@@ -51,7 +51,7 @@ candidates=("$@")
 if [ ${#candidates[@]} -eq 0 ]; then
 	candidates=(
 		'gwc=$BIN/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'
-		'fasthttp=$BIN/fasthttp -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+		'gwc-goroutine=$BIN/gwc-serve $BUNDLE --engine goroutine --listen 127.0.0.1:$PORT --admin off'
 	)
 fi
 # The API key of proxy.yaml's /chain operation.

@@ -38,7 +38,7 @@ export GWC_BENCH_KEYS=bench:bench-key-0123456789abcdef
 
 port=$((BASE_PORT + 1)) admin=$((BASE_PORT + 2))
 profiles=()
-for engine in loop fasthttp; do
+for engine in loop goroutine; do
 	GOMAXPROCS=2 "$tmp/gwc-serve" "$tmp/proxy.gwb" --engine "$engine" --listen "127.0.0.1:$port" \
 		--admin "127.0.0.1:$admin" --pprof >"$tmp/serve.$engine.log" 2>&1 &
 	pids+=($!)

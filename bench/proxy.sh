@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # proxy.sh: gwc serve's proxy benchmark (DESIGN §7, BASELINES §2), run side by side with nginx on loopback.
 #
-#   bench/proxy.sh                         # nginx, gwc and the prototypes of bench/proxyproto, GET and POST
+#   bench/proxy.sh                         # nginx and gwc on each engine: GET, POST and the full chain
 #   bench/proxy.sh 'gwc=$BIN/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin off'   # chosen candidates
 #
 # A candidate is name=command. The command is run by bash with PORT (where it must listen), UPSTREAM (host:port
-# of the upstream), BIN (where gwc, gwc-serve and the prototypes were built), BUNDLE (bench/testdata/proxy.yaml
+# of the upstream), BIN (where gwc and gwc-serve were built), BUNDLE (bench/testdata/proxy.yaml
 # built for this upstream) and ADMIN_PORT (free for gwc's admin listener, where the script reads gwc's allocation
 # totals) in its environment, so write them as '$PORT' etc. in single quotes.
-# Prefix it with env to state GC settings: 'raw-gogc400=env GOGC=400 $BIN/nethttp -mode raw ...'.
+# Prefix it with env to state GC settings: 'gwc-gogc400=env GOGC=400 $BIN/gwc-serve $BUNDLE ...'. Another build of
+# gwc (an older commit's, say) is a candidate like any other command.
 # Every target gets the same wrk load, in interleaved rounds; the table shows medians over rounds and ratios to
 # nginx. CPU/req is the CPU time (utime+stime from /proc) of the target's processes divided by the requests wrk
 # counted; the upstream's CPU is not included. Settings, from the environment:
 #   ROUNDS=3 DURATION=10s WARMUP=2s THREADS=2 CONNS=64 MODES="get post chain" BASE_PORT=18080 KEEP=0 (keep temp dir)
 #   (chain: gwc's full chain, API key + rate limit + 1 KB JSON body validated, against the others' plain proxy)
-#   REPO=the gwc checkout to build the prototypes from (default: this script's)
+#   REPO=the gwc checkout to build from (default: this script's)
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
@@ -36,7 +37,7 @@ die() { echo "proxy.sh: $*" >&2; exit 1; }
 # nginx and wrk come from Debian's packages; installing them needs root.
 need_debian nginx:nginx-light wrk:wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-command -v go >/dev/null || die "go is not on PATH (needed to build the prototypes)"
+command -v go >/dev/null || die "go is not on PATH (needed to build gwc)"
 
 tmp=$(mktemp -d /tmp/gwc-proxybench.XXXXXX)
 pids=()
@@ -52,11 +53,8 @@ trap 'exit 130' INT TERM
 BIN=$tmp/bin
 export BIN
 mkdir -p "$BIN"
-(cd "$repo" && go build -o "$BIN/nethttp" ./bench/proxyproto/nethttp && go build -o "$BIN/fasthttp" ./bench/proxyproto/fasthttp &&
-	go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve &&
-	{ [ ! -d bench/proxyproto/gnet ] || (cd bench/proxyproto/gnet && go build -o "$BIN/gnet" .); } &&
-	{ [ ! -d bench/proxyproto/nbio ] || (cd bench/proxyproto/nbio && go build -o "$BIN/nbio" .); }) ||
-	die "building the prototypes and gwc failed"
+(cd "$repo" && go build -o "$BIN/gwc" ./cmd/gwc && go build -o "$BIN/gwc-serve" ./cmd/gwc-serve) ||
+	die "building gwc failed"
 
 UPSTREAM=127.0.0.1:$BASE_PORT
 export UPSTREAM
@@ -73,11 +71,7 @@ if [ $# -gt 0 ]; then
 else
 	candidates=(
 		'gwc=env GOGC=100 GOMAXPROCS=2 $BIN/gwc-serve $BUNDLE --listen 127.0.0.1:$PORT --admin 127.0.0.1:$ADMIN_PORT'
-		'go-stock=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode stock -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
-		'go-transport=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode transport -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
-		'go-raw=env GOGC=100 GOMAXPROCS=2 $BIN/nethttp -mode raw -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
-		'fasthttp=env GOGC=100 GOMAXPROCS=2 $BIN/fasthttp -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
-		'gnet-parse=env GOGC=100 GOMAXPROCS=2 $BIN/gnet -parse -listen 127.0.0.1:$PORT -upstream $UPSTREAM'
+		'gwc-goroutine=env GOGC=100 GOMAXPROCS=2 $BIN/gwc-serve $BUNDLE --engine goroutine --listen 127.0.0.1:$PORT --admin 127.0.0.1:$ADMIN_PORT'
 	)
 fi
 

@@ -83,18 +83,19 @@ const benchKey = "bench-key-0123456789abcdef"
 // BenchmarkServe measures gwc serve's whole request path over loopback: GET
 // (a query parameter validated), POST (the 1 KB JSON body validated) and
 // Chain (the same POST with an API key checked and a rate limit taken),
-// proxied to the upstream. allocs/op include the benchmark's own client and
-// upstream (fasthttp, about 0 each); ns/op include their CPU, since all three
-// share the process. bench/proxy.sh is the side-by-side measurement.
-func BenchmarkServe(b *testing.B) { benchServe(b, server.EngineFastHTTP) }
+// proxied to the upstream, on the goroutine engine (gwc serve --engine
+// goroutine). allocs/op include the benchmark's own client and upstream
+// (fasthttp, about 0 each); ns/op include their CPU, since all three share
+// the process. bench/proxy.sh is the side-by-side measurement.
+func BenchmarkServe(b *testing.B) { benchServe(b, server.EngineGoroutine) }
 
-// BenchmarkServeLoop is BenchmarkServe on the loop engine (gwc serve
-// --engine loop). Read its allocs/op: its ns/op is one request at a time
-// with the client and the upstream in the same process, whose goroutines
-// take the Ps the loops' threads give up while they wait in epoll_wait, so
-// that it measures the wake-ups of a process shared three ways. Across
-// processes, one connection at a time, the loop engine answers sooner than
-// the fasthttp engine (bench/README.md).
+// BenchmarkServeLoop is BenchmarkServe on the loop engine (the default).
+// Read its allocs/op: its ns/op is one request at a time with the client and
+// the upstream in the same process, whose goroutines take the Ps the loops'
+// threads give up while they wait in epoll_wait, so that it measures the
+// wake-ups of a process shared three ways. Across processes, one connection
+// at a time, the loop engine answers sooner than the goroutine engine
+// (bench/README.md).
 func BenchmarkServeLoop(b *testing.B) { benchServe(b, server.EngineLoop) }
 
 func benchServe(b *testing.B, engine string) {
