@@ -733,3 +733,33 @@ func TestSlowChunkedAnswerStreams(t *testing.T) {
 		t.Errorf("first piece %q after %v (%v); the whole answer takes 750 ms", line, first, err)
 	}
 }
+
+// TestJSONBodiesAreRFC8259Text: a body validated as JSON is one RFC 8259
+// value: a duplicate member name (an upstream that keeps the first would get
+// a value the schema never saw), bytes after the value, invalid UTF-8 and
+// lone surrogates are refused, and none of it reaches the upstream.
+func TestJSONBodiesAreRFC8259Text(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	for name, body := range map[string]string{
+		"duplicate name":       `{"name":"` + strings.Repeat("a", 1000) + `","name":"ok"}`,
+		"duplicate, nested":    `{"name":"ok","n":1,"n":2}`,
+		"data after the value": `{"name":"ok"},"admin":true}`,
+		"a bracket after":      `{"name":"ok"}]`,
+		"NUL after":            "{\"name\":\"ok\"}\x00",
+		"invalid UTF-8":        "{\"name\":\"\xff\xfe\"}",
+		"lone surrogate":       `{"name":"\ud800"}`,
+	} {
+		before := up.count()
+		resp, data := do(t, "POST", ts.base+"/api/items", strings.NewReader(body), "Content-Type", "application/json")
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: %d %s", name, resp.StatusCode, data)
+		}
+		if up.count() != before {
+			t.Errorf("%s: the body reached the upstream", name)
+		}
+	}
+	if resp, data := do(t, "POST", ts.base+"/api/items", strings.NewReader(`{"name":"ok \ud83d\ude00"}`), "Content-Type", "application/json"); resp.StatusCode != 200 {
+		t.Errorf("a valid body with a surrogate pair: %d %s", resp.StatusCode, data)
+	}
+}
