@@ -17,11 +17,17 @@ import (
 
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/internal/testcorpus"
+	"github.com/gwcdev/gwc/internal/testspec"
 	"github.com/gwcdev/gwc/runtime/bundle"
 	"github.com/gwcdev/gwc/runtime/validate"
 )
 
-const validateSpec = "testdata/validate-petstore.yaml"
+// validateSpec is the petstore both validators are measured on, shared with
+// runtime/validate's benchmarks (whose benchSchema is its NewPet).
+func validateSpec(tb testing.TB) string {
+	tb.Helper()
+	return testspec.Path(tb, testspec.ValidatePetstore)
+}
 
 // petBody is a valid NewPet of about 1 KB.
 var petBody = func() []byte {
@@ -54,7 +60,7 @@ func compileBundle(tb testing.TB, path string) *bundle.Bundle {
 }
 
 func gwcOperation(tb testing.TB, opts validate.Options, id string) *validate.Operation {
-	b := compileBundle(tb, validateSpec)
+	b := compileBundle(tb, validateSpec(tb))
 	v, err := validate.CompileOptions(b, opts)
 	if err != nil {
 		tb.Fatal(err)
@@ -74,7 +80,7 @@ type kinRoute struct {
 }
 
 func kinSetup(tb testing.TB, req *http.Request) kinRoute {
-	doc, err := openapi3.NewLoader().LoadFromFile(validateSpec)
+	doc, err := openapi3.NewLoader().LoadFromFile(validateSpec(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,9 +8,10 @@ import (
 	"github.com/gwcdev/gwc/runtime/bundle"
 )
 
-// benchSchema is bench/testdata/validate-petstore.yaml's NewPet, with a
-// free-form metadata object (no additionalProperties schema: its members are
-// skipped, not walked) and a free-form list of objects.
+// benchSchema is the repository's testdata/validate-petstore.yaml NewPet,
+// lowered by hand, with a free-form metadata object (no additionalProperties
+// schema: its members are skipped, not walked) and a free-form list of
+// objects.
 const benchSchema = `{"type":"object","required":["name","photoUrls"],"properties":{
 	"id":{"type":"integer","format":"int64"},
 	"name":{"type":"string","minLength":1,"maxLength":64},
