@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/internal/testspec"
 	"github.com/gwcdev/gwc/runtime/bundle"
 )
 
@@ -159,7 +160,7 @@ func memFS(files map[string]string) func(string) ([]byte, error) {
 // same input are byte-identical, and a signing key signs.
 func TestBuildEncodes(t *testing.T) {
 	epoch := int64(1700000000)
-	opts := Options{Spec: filepath.Join("..", "examples", "petstore.yaml"), SourceDateEpoch: &epoch,
+	opts := Options{Spec: testspec.Path(t, testspec.Shop), SourceDateEpoch: &epoch,
 		Encode: bundle.EncodeOptions{GWCVersion: "v9.9.9-test"}}
 	first, ds, err := Build(context.Background(), opts)
 	if err != nil || ds.HasErrors() {

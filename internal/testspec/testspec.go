@@ -16,6 +16,9 @@ import (
 
 // The shared specs tests use, relative to testdata/.
 const (
+	// Shop is a whole gwc spec in two files (shop/models.yaml holds its
+	// schemas) that asks for most of what the gateway does.
+	Shop = "shop/api.yaml"
 	// ValidatePetstore is the petstore whose NewPet the request validation
 	// benchmarks measure (bench, and runtime/validate's copy of NewPet).
 	ValidatePetstore = "validate-petstore.yaml"
@@ -39,7 +42,7 @@ func Dir() (string, error) {
 }
 
 // Path returns the absolute path of the named file under the repository's
-// testdata/ (slash-separated, such as ValidatePetstore). It fails tb when the file is not
+// testdata/ (slash-separated, such as Shop). It fails tb when the file is not
 // there.
 func Path(tb testing.TB, name string) string {
 	tb.Helper()

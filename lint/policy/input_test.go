@@ -12,17 +12,19 @@ import (
 
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/internal/testcorpus"
+	"github.com/gwcdev/gwc/internal/testspec"
 )
 
 // TestInputMatchesItsSchema keeps docs/policy-input.schema.json true of what
-// compiler.Model.PolicyInput gives, on the example spec and the corpus.
+// compiler.Model.PolicyInput gives, on the shared shop spec (every kind of
+// gateway setting the input carries) and the corpus.
 func TestInputMatchesItsSchema(t *testing.T) {
 	c := jsonschema.NewCompiler()
 	schema, err := c.Compile(filepath.Join("..", "..", "docs", "policy-input.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs := []string{filepath.Join("..", "..", "examples", "petstore.yaml")}
+	specs := []string{testspec.Path(t, testspec.Shop)}
 	if testcorpus.Dir() != "" {
 		specs = append(specs, testcorpus.Path(t, testcorpus.OpenAI), testcorpus.Path(t, testcorpus.TwilioAPI))
 	}
