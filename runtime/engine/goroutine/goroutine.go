@@ -53,11 +53,16 @@ type Engine struct {
 	conns    map[*conn]struct{}
 	stopping bool
 	wg       sync.WaitGroup
+	// parsers are shared by the connections: a head is parsed at once, and
+	// an idle connection holds none.
+	parsers sync.Pool
 }
 
 // New returns an engine serving with cfg.
 func New(cfg engine.Config) *Engine {
-	return &Engine{cfg: cfg, conns: map[*conn]struct{}{}}
+	e := &Engine{cfg: cfg, conns: map[*conn]struct{}{}}
+	e.parsers.New = func() any { return h1.NewParser(cfg.MaxHeaderBytes) }
+	return e
 }
 
 // Serve implements engine.Engine.
@@ -127,13 +132,12 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 // conn is one connection being served.
 type conn struct {
-	e      *Engine
-	nc     net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	parser *h1.Parser
-	ctx    fasthttp.RequestCtx
-	call   proxy.Call
+	e    *Engine
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	ctx  fasthttp.RequestCtx
+	call proxy.Call
 	// idle is set while the connection waits for its next request (the
 	// drain closes it then).
 	idle atomic.Bool
@@ -160,9 +164,10 @@ func (c *conn) serve(h Handoff) {
 	if len(h.Rest) > 0 {
 		src = &prefixReader{rest: h.Rest, r: c.nc}
 	}
+	// The reader holds a whole head; answers are written through 4 KiB
+	// (larger writes go straight to the connection).
 	c.br = bufio.NewReaderSize(src, e.cfg.MaxHeaderBytes+4096)
-	c.bw = bufio.NewWriterSize(c.nc, 16<<10)
-	c.parser = h1.NewParser(e.cfg.MaxHeaderBytes)
+	c.bw = bufio.NewWriterSize(c.nc, 4<<10)
 	c.ctx.Init2(c.nc, nil, false)
 	if h.Ctx != nil {
 		keep := c.first(h)
@@ -204,7 +209,8 @@ func (c *conn) next() bool {
 		return false
 	}
 	if !c.readBody() {
-		return c.write(ctx) && false
+		c.write(ctx)
+		return false
 	}
 	watch := c.body.r == nil // the body is in: the connection is the client's alone
 	c.call.Reset()
@@ -260,7 +266,10 @@ func (c *conn) readHead() bool {
 				return false
 			}
 			if end > 0 {
-				if err := c.parser.Request(buf[:end], &c.ctx.Request.Header); err != nil {
+				p := e.parsers.Get().(*h1.Parser)
+				err := p.Request(buf[:end], &c.ctx.Request.Header)
+				e.parsers.Put(p)
+				if err != nil {
 					cfg.Front.RefuseHead(&c.ctx, err, buf, cfg.MaxHeaderBytes)
 					c.write(&c.ctx)
 					return false
@@ -398,7 +407,7 @@ func (c *conn) drain() bool {
 	if b.r == nil || b.done {
 		return true
 	}
-	if b.err != nil || (b.left > maxDrain) || (b.left >= 0 && b.cont && !b.continued) {
+	if b.err != nil || b.left > maxDrain || b.cont && !b.continued {
 		// A client waiting for 100 Continue sends no body: what follows
 		// would be its next request, or its body after all.
 		return false
