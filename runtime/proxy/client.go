@@ -133,6 +133,7 @@ type client struct {
 // upConn is one connection to the target.
 type upConn struct {
 	c      net.Conn
+	tls    bool
 	raw    syscall.RawConn // the TCP socket's, under TLS too
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -376,7 +377,7 @@ func (c *client) get(deadline time.Time, call *Call, fresh bool) (uc *upConn, re
 			c.idle[n-1] = nil
 			c.idle = c.idle[:n-1]
 			c.mu.Unlock()
-			if time.Since(uc.idleAt) < IdleTimeout && quiet(uc.raw) {
+			if time.Since(uc.idleAt) < IdleTimeout && uc.usable() {
 				return uc, true, nil
 			}
 			c.discard(uc)
@@ -435,7 +436,7 @@ func (c *client) dial(deadline time.Time) (*upConn, error) {
 		}
 		nc = t
 	}
-	return &upConn{c: nc, raw: raw, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10),
+	return &upConn{c: nc, tls: c.tls != nil, raw: raw, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10),
 		parser: h1.NewParser(maxAnswerHead)}, nil
 }
 
@@ -488,18 +489,55 @@ func (c *client) discard(uc *upConn) {
 	c.free <- struct{}{}
 }
 
-// quiet reports whether a pooled connection has said nothing since its
-// last answer and is still open: bytes waiting (an unasked-for answer) or
-// the upstream's close make it unusable. One non-blocking peek.
-func quiet(raw syscall.RawConn) bool {
+// usable reports whether a pooled connection can carry a request: it is
+// still open, and has said nothing since its last answer (bytes waiting
+// would be an answer nothing asked for, read as the next request's).
+func (uc *upConn) usable() bool {
+	switch peek(uc.raw) {
+	case peekQuiet:
+		return true
+	case peekClosed:
+		return false
+	}
+	if !uc.tls {
+		return false
+	}
+	// Under TLS, records the TLS layer reads by itself (a session ticket
+	// sent after the handshake) come too: read what is there, briefly;
+	// only application data, or the end, makes the connection unusable.
+	uc.c.SetReadDeadline(time.Now().Add(time.Millisecond)) //nolint:errcheck
+	_, err := uc.br.Peek(1)
+	uc.c.SetReadDeadline(time.Time{}) //nolint:errcheck
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// What a non-blocking peek at a socket finds.
+const (
+	peekQuiet  = iota // nothing waiting, still open
+	peekData          // bytes waiting
+	peekClosed        // the peer closed it, or it failed
+)
+
+// peek looks at a socket without reading from it: one non-blocking
+// MSG_PEEK.
+func peek(raw syscall.RawConn) int {
 	var b [1]byte
-	ok := false
+	state := peekClosed
 	err := raw.Read(func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK)
+		switch {
+		case n > 0:
+			state = peekData
+		case n < 0 && (err == syscall.EAGAIN || err == syscall.EWOULDBLOCK):
+			state = peekQuiet
+		}
 		return true
 	})
-	return err == nil && ok
+	if err != nil {
+		return peekClosed
+	}
+	return state
 }
 
 // isStale reports an error of a connection the upstream had closed: it

@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -225,5 +228,35 @@ func TestClientAnswersThatAreNotAnswers(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(ErrAnswer), "malformed") {
 		t.Error(ErrAnswer)
+	}
+}
+
+// TestClientReusesTLSConnections: a TLS upstream's records that are not an
+// answer (TLS 1.3 session tickets, sent after the handshake) do not make a
+// pooled connection look as if it had spoken.
+func TestClientReusesTLSConnections(t *testing.T) {
+	var conns atomic.Int32
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "tls") //nolint:errcheck
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	c := newClient(ts.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "example.com", MinVersion: tls.VersionTLS13})
+	for i := 0; i < 4; i++ {
+		resp, err := get(t, c, "/", nil)
+		if err != nil || string(resp.Body()) != "tls" {
+			t.Fatalf("request %d: %v %q", i+1, err, resp.Body())
+		}
+		time.Sleep(20 * time.Millisecond) // the tickets arrive
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d TLS connections for 4 requests, want 1 kept alive", n)
 	}
 }
