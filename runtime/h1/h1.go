@@ -178,12 +178,13 @@ func DecodeChunked(dst, src []byte, limit int) (out []byte, n int, done bool, er
 		i = next
 		if size == 0 {
 			// Trailer fields, then the empty line.
+			trailer := i
 			for {
 				field, next, more, err := crlfLine(src, i)
 				if more || err != nil {
 					return dst, 0, false, err
 				}
-				if next > maxTrailer {
+				if next-trailer > maxTrailer {
 					return dst, 0, false, ErrChunked
 				}
 				i = next

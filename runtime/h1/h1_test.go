@@ -35,6 +35,9 @@ func TestDecodeChunked(t *testing.T) {
 		{"size too long", "10000000000\r\n", 100, "", 0, ErrChunked},
 		{"over the limit", "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 8, "", 0, ErrTooLarge},
 		{"endless size line", strings.Repeat("1", maxChunkLine+1), 100, "", 0, ErrChunked},
+		{"a body longer than the trailer limit", "8000\r\n" + strings.Repeat("a", 0x8000) + "\r\n0\r\n\r\n", 1 << 20,
+			strings.Repeat("a", 0x8000), 0x8000 + 13, nil},
+		{"a trailer section past its limit", "0\r\n" + strings.Repeat("T: v\r\n", maxTrailer/6+1) + "\r\n", 100, "", 0, ErrChunked},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -279,10 +279,10 @@ func (a *Attempts) DoneAt(err error, resp *fasthttp.Response, now time.Time) (re
 	} else {
 		a.u.Pool.Done(a.t, upstream.Success)
 	}
-	a.t = nil
 	if retry {
-		a.exclude = a.t
+		a.exclude = a.t // the next attempt goes elsewhere when it can
 	}
+	a.t = nil
 	return retry, failure
 }
 

@@ -763,3 +763,23 @@ func TestJSONBodiesAreRFC8259Text(t *testing.T) {
 		t.Errorf("a valid body with a surrogate pair: %d %s", resp.StatusCode, data)
 	}
 }
+
+// TestChunkedBodiesOfEverySize: chunked request bodies reach the upstream
+// whole at every size, those an engine holds and those it streams (the
+// trailer section's limit is the trailer's, not the body's).
+func TestChunkedBodiesOfEverySize(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startServer(t, staticLoad(testBundle(up.URL)))
+	for _, size := range []int{1, 15 << 10, 17 << 10, 100 << 10, 300 << 10, 2 << 20} {
+		body := strings.Repeat("c", size)
+		req := fmt.Sprintf("POST /api/upload HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n%x\r\n%s\r\n0\r\nT: v\r\n\r\n", size, body)
+		out, _ := raw(t, ts.Addr().String(), req, 5*time.Second)
+		if !strings.HasPrefix(out, "HTTP/1.1 200 ") {
+			t.Errorf("%d bytes: answer %.80q", size, out)
+			continue
+		}
+		if got := len(up.last(t).Body); got != size {
+			t.Errorf("%d bytes: the upstream got %d", size, got)
+		}
+	}
+}

@@ -315,6 +315,18 @@ func TestRetriesMoveToAnotherTarget(t *testing.T) {
 	if resp.StatusCode != 503 || calls.Load() != 1 {
 		t.Errorf("POST after a 503: status %d, %d calls (POST is not retried)", resp.StatusCode, calls.Load())
 	}
+	// The retry goes to another target than the one that failed, whatever
+	// the balancing: with random picks, a retry that could land on the same
+	// target would fail one request in four here.
+	down := newUpstream(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	b := testBundle(down.URL, good.URL)
+	b.Upstreams[0].Balance = "random"
+	ts3 := startServer(t, staticLoad(b))
+	for i := 0; i < 24; i++ {
+		if resp, body := do(t, "GET", ts3.base+"/api/items", nil); resp.StatusCode != 200 {
+			t.Fatalf("request %d: status %d %s: the retry went back to the target that failed", i+1, resp.StatusCode, body)
+		}
+	}
 }
 
 func TestBalancingAndBreaker(t *testing.T) {
