@@ -783,3 +783,66 @@ func TestChunkedBodiesOfEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestAbandonedAfterAStreamedBody: a client that hangs up after sending a
+// body large enough to stream, while its upstream call is waited on, is
+// seen to go as one with a small body is (its call aborted, a 499).
+func TestAbandonedAfterAStreamedBody(t *testing.T) {
+	canceled := make(chan struct{}, 1)
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			canceled <- struct{}{}
+		case <-time.After(5 * time.Second):
+		}
+	})
+	b := testBundle(up.URL)
+	var access syncBuffer
+	ts := startServerWith(t, staticLoad(b), func(o *Options) { o.AccessLog = slogJSON(&access) })
+	c, err := net.Dial("tcp", ts.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("b", 300<<10)
+	fmt.Fprintf(c, "POST /api/upload HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	time.Sleep(300 * time.Millisecond)
+	c.Close()
+	select {
+	case <-canceled:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the upstream call went on after its client hung up")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(access.String(), `"status":499`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(access.String(), `"status":499`) {
+		t.Errorf("access log:\n%s", access.String())
+	}
+}
+
+// TestRefusalsAreLogged: a request refused before it reaches the gateway
+// (its head could not be read) is answered with an X-Request-Id, as every
+// answer is, and recorded in the access log.
+func TestRefusalsAreLogged(t *testing.T) {
+	up := newUpstream(t, nil)
+	var access syncBuffer
+	ts := startServerWith(t, staticLoad(testBundle(up.URL)), func(o *Options) { o.AccessLog = slogJSON(&access) })
+	out, _ := raw(t, ts.Addr().String(), "GET /api/items HTTP/1.1\nHost: h\n\n", 2*time.Second)
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
+	if err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != 400 || id == "" || !strings.Contains(string(body), `"requestId":"`+id+`"`) {
+		t.Errorf("refusal: %d, X-Request-Id %q, %s", resp.StatusCode, id, body)
+	}
+	raw(t, ts.Addr().String(), "GET /api/items HTTP/1.1\r\nHost: h\r\nX-Big: "+strings.Repeat("a", 20<<10)+"\r\n\r\n", 2*time.Second)
+	logged := access.String()
+	for _, want := range []string{`"request_id":"` + id + `"`, `"status":400`, `"reason":"bad-request"`, `"status":431`, `"reason":"header-too-large"`} {
+		if !strings.Contains(logged, want) {
+			t.Errorf("access log lacks %s:\n%s", want, logged)
+		}
+	}
+}

@@ -146,10 +146,13 @@ type conn struct {
 	// body is the request's streamed body, nil when it has none or it was
 	// read whole.
 	body bodyReader
-	// watching: a goroutine reads ahead to see the client go (watch).
-	watched chan struct{}
-	gone    atomic.Bool
-	stopped atomic.Bool
+	// watching: a goroutine reads ahead to see the client go (watch);
+	// watched says when it has stopped.
+	watching bool
+	serving  bool // the gateway has the request
+	watched  chan struct{}
+	gone     atomic.Bool
+	stopped  atomic.Bool
 }
 
 func (c *conn) serve(h Handoff) {
@@ -188,7 +191,7 @@ func (c *conn) first(h Handoff) (keep bool) {
 	c.keep, c.http10 = h.Keep, h.HTTP10
 	if !h.Answered {
 		c.call.Reset()
-		c.watch()
+		c.watch() // its body is in memory
 		gone := false
 		c.e.cfg.Front.Guard(ctx, func() { gone = c.e.cfg.Gateway().Serve(ctx, &c.call) })
 		if c.unwatch() || gone {
@@ -212,14 +215,17 @@ func (c *conn) next() bool {
 		c.write(ctx)
 		return false
 	}
-	watch := c.body.r == nil // the body is in: the connection is the client's alone
 	c.call.Reset()
-	if watch {
+	if c.body.r == nil {
+		// The body is in: the connection is the client's alone. (A body
+		// that streams starts the watch when it ends.)
 		c.watch()
 	}
 	gone := false
+	c.serving = true
 	e.cfg.Front.Guard(ctx, func() { gone = e.cfg.Gateway().Serve(ctx, &c.call) })
-	if watch && c.unwatch() || gone {
+	c.serving = false
+	if c.unwatch() || gone {
 		return false
 	}
 	if !c.write(ctx) {
@@ -422,6 +428,10 @@ func (c *conn) drain() bool {
 // what it reads (a pipelined request) stays in the reader; an end or an
 // error aborts the upstream exchange (c.call).
 func (c *conn) watch() {
+	if c.watching {
+		return
+	}
+	c.watching = true
 	c.nc.SetReadDeadline(time.Time{}) //nolint:errcheck
 	c.gone.Store(false)
 	c.stopped.Store(false)
@@ -446,8 +456,13 @@ func (c *conn) watch() {
 	}()
 }
 
-// unwatch stops the watch; true when the client went away meanwhile.
+// unwatch stops the watch, if one runs; true when the client went away
+// meanwhile.
 func (c *conn) unwatch() bool {
+	if !c.watching {
+		return false
+	}
+	c.watching = false
 	c.stopped.Store(true)
 	c.nc.SetReadDeadline(aLongTimeAgo) //nolint:errcheck
 	<-c.watched
@@ -494,6 +509,11 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return n, b.fail(io.ErrUnexpectedEOF)
 	case err == io.EOF, err == nil && b.left == 0:
 		b.done = true
+		if b.c.serving {
+			// The body is in: from now on, the connection is watched for
+			// its client going away while the answer is waited on.
+			b.c.watch()
+		}
 		return n, io.EOF
 	case err != nil:
 		return n, b.fail(err)
