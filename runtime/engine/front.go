@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/gwcdev/gwc/runtime/gateway"
 	"github.com/gwcdev/gwc/runtime/h1"
+	"github.com/gwcdev/gwc/runtime/header"
 	"github.com/gwcdev/gwc/runtime/metrics"
 	"github.com/gwcdev/gwc/runtime/problem"
 )
@@ -21,15 +24,16 @@ import (
 // not be read, the fields the engine sets on every answer, and the accept
 // loop. It is safe for concurrent use.
 type Front struct {
-	log      *slog.Logger
-	metrics  *metrics.Metrics
-	internal metrics.Rejection
-	date     atomic.Pointer[[]byte]
+	log, access *slog.Logger
+	metrics     *metrics.Metrics
+	internal    metrics.Rejection
+	date        atomic.Pointer[[]byte]
 }
 
-// NewFront returns the front of a server logging to log and counting in m.
-func NewFront(log *slog.Logger, m *metrics.Metrics) *Front {
-	f := &Front{log: log, metrics: m, internal: m.Rejection(problem.InternalError.Slug)}
+// NewFront returns the front of a server logging to log, recording the
+// requests it refuses in access (nil: none), and counting in m.
+func NewFront(log, access *slog.Logger, m *metrics.Metrics) *Front {
+	f := &Front{log: log, access: access, metrics: m, internal: m.Rejection(problem.InternalError.Slug)}
 	f.Tick(time.Now())
 	return f
 }
@@ -55,12 +59,30 @@ func (f *Front) Guard(ctx *fasthttp.RequestCtx, serve func()) (ok bool) {
 // Refuse answers a request the engine could not read with reason's
 // problem, counted, and closes the connection after it: where the next
 // request starts is not known.
+//
+// The answer has an X-Request-Id, as the gateway's have, and the request is
+// recorded in the access log with what could be read of it.
 func (f *Front) Refuse(ctx *fasthttp.RequestCtx, reason problem.Reason, detail string) {
-	p := problem.Problem{Reason: reason, Detail: detail}
+	var idBuf [32]byte
+	id := gateway.AppendRequestID(idBuf[:0])
+	p := problem.Problem{Reason: reason, Detail: detail, RequestID: string(id)}
 	p.Write(&ctx.Response)
+	ctx.Response.Header.SetCanonical(header.XRequestID, id)
 	ctx.Response.SetConnectionClose()
 	f.metrics.Rejection(reason.Slug).Inc()
+	if f.access != nil {
+		h := &ctx.Request.Header
+		f.access.LogAttrs(context.Background(), slog.LevelInfo, "request",
+			slog.String("request_id", string(id)), slog.String("remote_addr", ctx.RemoteIP().String()),
+			slog.String("method", clip(h.Method())), slog.String("path", clip(h.RequestURI())),
+			slog.Int("status", reason.Status), slog.Float64("duration_ms", 0),
+			slog.String("answered_by", "gwc"), slog.String("reason", reason.Slug))
+	}
 }
+
+// clip is b as a string for a log, at most 256 bytes of it: what a client
+// sends in a request it could not get read is not to fill the log.
+func clip(b []byte) string { return string(b[:min(len(b), 256)]) }
 
 // RefuseHead refuses a request whose head err (of h1.HeadEnd or
 // h1.Parser.Request) kept from being read; buf is what had come of it and

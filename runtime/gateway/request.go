@@ -22,8 +22,8 @@ import (
 )
 
 // request is the gateway's state for one request, pooled: nothing in it
-// outlives the fasthttp handler call, since fasthttp reuses the RequestCtx
-// and every byte slice it hands out once the handler returns.
+// outlives the request, since the engine reuses the RequestCtx and every
+// byte slice it hands out once the request is answered.
 type request struct {
 	ctx   *fasthttp.RequestCtx
 	g     *Gateway
@@ -135,9 +135,15 @@ func (r *request) setID() {
 		r.id = append(r.idBuf[:0], v...)
 		return
 	}
-	b := append(r.idBuf[:0], idPrefix[:]...)
-	b = append(b, '-')
-	r.id = strconv.AppendUint(b, idCounter.Add(1), 36)
+	r.id = AppendRequestID(r.idBuf[:0])
+}
+
+// AppendRequestID appends a new request id to dst: this process's random
+// prefix and a counter, for a request gwc answers before it reaches the
+// gateway (an engine's refusal).
+func AppendRequestID(dst []byte) []byte {
+	dst = append(append(dst, idPrefix[:]...), '-')
+	return strconv.AppendUint(dst, idCounter.Add(1), 36)
 }
 
 func plainID(v []byte) bool {

@@ -183,7 +183,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, &InputError{err}
 	}
-	s.front = engine.NewFront(s.log, s.metrics)
+	s.front = engine.NewFront(s.log, opts.AccessLog, s.metrics)
 	ecfg := engine.Config{Gateway: s.gw.Load, Front: s.front, Log: s.log, Draining: &s.draining,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout, ReadTimeout: opts.ReadTimeout, WriteTimeout: opts.WriteTimeout,
 		IdleTimeout: opts.IdleTimeout, MaxHeaderBytes: opts.MaxHeaderBytes}
