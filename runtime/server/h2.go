@@ -116,8 +116,12 @@ type h2Server struct {
 
 func newH2Server(s *Server) *h2Server {
 	h := &h2Server{s: s, h2: &http2.Server{IdleTimeout: s.opts.IdleTimeout}}
+	// The HTTP/1.1 engines' limits hold on HTTP/2 streams too: x/net/http2
+	// takes the header list limit from MaxHeaderBytes, and bounds each
+	// stream's body by ReadTimeout and its answer by WriteTimeout.
 	h.base = &http.Server{Handler: http.HandlerFunc(h.serveHTTP), ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
-		IdleTimeout: s.opts.IdleTimeout}
+		ReadTimeout: s.opts.ReadTimeout, WriteTimeout: s.opts.WriteTimeout, IdleTimeout: s.opts.IdleTimeout,
+		MaxHeaderBytes: s.opts.MaxHeaderBytes}
 	// ConfigureServer ties the HTTP/2 connections to base, whose Shutdown
 	// sends them GOAWAY and lets their streams finish.
 	http2.ConfigureServer(h.base, h.h2) //nolint:errcheck // fails only for a TLS config it is not given

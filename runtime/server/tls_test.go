@@ -271,6 +271,16 @@ func TestHTTP2(t *testing.T) {
 	if resp, body := send(client(false), "GET", "/api/items", ""); resp.Proto != "HTTP/1.1" || resp.StatusCode != 200 || body != "ok" {
 		t.Errorf("HTTP/1.1 over TLS: %s %d %q", resp.Proto, resp.StatusCode, body)
 	}
+	// The head limit holds on HTTP/2 as on HTTP/1.1 (16 KiB by default):
+	// a larger header list is refused, not served.
+	req, _ := http.NewRequest("GET", base+"/api/items", nil)
+	req.Header.Set("X-Big", strings.Repeat("a", 64<<10))
+	if resp, err := h2.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode < 400 {
+			t.Errorf("h2 with a 64 KiB header: %d", resp.StatusCode)
+		}
+	}
 }
 
 // TestHTTP2Drain: on shutdown an HTTP/2 request in flight finishes.
