@@ -202,8 +202,8 @@ for mode in $MODES; do
 	done
 done
 
-# A prototype prints its allocation totals when stopped (SIGTERM): allocations per request served, all modes and
-# warm-ups together. Other targets print nothing of the kind and get "-".
+# Allocations per request served, all modes and warm-ups together, from gwc's admin listener; other targets
+# (nginx, a gwc without an admin listener) get "-".
 allocs=()
 for i in "${!names[@]}"; do
 	# gwc reports its allocation totals on its admin listener (go_memstats_* in /metrics), when it has one.
@@ -261,7 +261,7 @@ for mode in $MODES; do
 	' "$tmp/paired.$mode" "$tmp/med.$mode" "$tmp/med.$mode"
 	echo
 done
-echo "Allocations per request (gwc and the Go prototypes; GET and POST and warm-ups together; gwc's include its metrics' scrape):"
+echo "Allocations per request (gwc; GET and POST and warm-ups together; gwc's include its metrics' scrape):"
 for i in "${!names[@]}"; do if [ -n "${allocs[$i]}" ]; then echo "- ${names[$i]}: ${allocs[$i]}"; fi; done
 echo
 echo "upstream: nginx 1 worker, return 200 of ${#body} bytes of JSON; nginx: 1 worker, proxy_http_version 1.1, keepalive 256."

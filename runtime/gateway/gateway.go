@@ -1,5 +1,6 @@
-// Package gateway is the request path of gwc serve: one or more bundles made
-// into a fasthttp handler. New builds everything a request needs from the
+// Package gateway is the request path of gwc serve, written once for every
+// engine: one or more bundles made into what serves a parsed request (Serve
+// for an engine that may block, ServeAsync for an event loop). New builds everything a request needs from the
 // bundles, once: the routing table, each operation's validators, its
 // upstream with warm connections, and its chain of steps (DESIGN §4), which
 // holds only what the operation's policy asks for. A Gateway is immutable

@@ -198,7 +198,8 @@ func (o *operation) ownedFields() map[string]bool {
 // hash: an authentication that is not an API key or a client certificate,
 // an authorizer, a rate limit kept in Redis, the response cache (a miss
 // waits for the concurrent one that fetches, a Redis cache on Redis), or an
-// https target, which only fasthttp's client speaks here.
+// https target, which only the blocking client speaks (TLS cannot be run
+// on an event loop's non-blocking sockets here).
 func (o *operation) mayWait() bool {
 	if o.auth != nil && o.auth.Waits() {
 		return true

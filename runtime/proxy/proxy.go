@@ -1,13 +1,17 @@
 // Package proxy sends gateway requests to upstream targets and brings their
-// answers back, on fasthttp (the engine and why: docs/runtime-engine.md).
+// answers back: what the request's hop to the upstream changes (hop-by-hop
+// fields, X-Forwarded-*; headers.go), the attempts of one exchange with
+// their retries (Attempts), and the client of the engines that may block
+// (client.go). The event-loop engine sends its requests itself and drives
+// the same Attempts.
 //
 // An Upstream is a bundle upstream made live: its target Pool (balancing,
-// health, circuit breakers) and one keep-alive fasthttp.HostClient per
-// target, taken from a Clients cache that outlives bundle reloads, so a
-// reload that keeps a target keeps its warm connections. Forward sends one
-// request, retrying as the upstream's policy allows, within one deadline.
+// health, circuit breakers) and one client per target, taken from a Clients
+// cache that outlives bundle reloads, so a reload that keeps a target keeps
+// its warm connections. Forward sends one request, retrying as the
+// upstream's policy allows, within one deadline.
 //
-// The request is the server's own parsed request, rewritten in place (path,
+// The request is the engine's own parsed request, rewritten in place (path,
 // Host, forwarding headers, hop-by-hop headers removed) and streamed to the
 // target; the response is streamed back the same way. Nothing here keeps a
 // reference to a request or response after Forward returns.
@@ -198,7 +202,7 @@ func (u *Upstream) Forward(req *fasthttp.Request, resp *fasthttp.Response, path,
 // that sends requests itself, without blocking: Next picks the target of an
 // attempt and points req at it, the engine sends req and reads the answer,
 // and Done says whether to make another attempt. Forward is the same loop
-// around HostClient.DoDeadline.
+// around the blocking client's Do.
 type Attempts struct {
 	u           *Upstream
 	req         *fasthttp.Request

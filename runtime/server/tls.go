@@ -83,7 +83,7 @@ func (c *certSource) watch(ctx context.Context) {
 func tlsConfig(c *certSource, clientCA string) (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
-		NextProtos:     []string{"h2", "http/1.1"}, // ALPN: h2 to x/net/http2, the rest to fasthttp
+		NextProtos:     []string{"h2", "http/1.1"}, // ALPN: h2 to x/net/http2, the rest to the goroutine engine
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.cert.Load(), nil },
 	}
 	if clientCA != "" {

@@ -1007,7 +1007,7 @@ func (up *upConn) closed(err error) {
 		cc.answered(nil)
 	case !up.got && cc.reused && !cc.retried && proxy.Repeatable(cc.x.Request()):
 		// A pooled connection the upstream had closed: once more, on a
-		// fresh one, as fasthttp's client does for Serve.
+		// fresh one, as the blocking client does.
 		cc.retried = true
 		cc.dispatch(true)
 	default:
