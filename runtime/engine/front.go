@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync/atomic"
@@ -156,4 +157,20 @@ func Accept(ln net.Listener, serve func(net.Conn)) error {
 		delay = 0
 		serve(c)
 	}
+}
+
+// PrefixReader reads Rest, then R: a connection whose first bytes were read
+// already (by another engine, or ahead of time).
+type PrefixReader struct {
+	Rest []byte
+	R    io.Reader
+}
+
+func (p *PrefixReader) Read(b []byte) (int, error) {
+	if len(p.Rest) > 0 {
+		n := copy(b, p.Rest)
+		p.Rest = p.Rest[n:]
+		return n, nil
+	}
+	return p.R.Read(b)
 }

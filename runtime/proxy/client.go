@@ -385,10 +385,7 @@ func (c *client) get(deadline time.Time, call *Call, fresh bool) (uc *upConn, re
 	}
 	select {
 	case <-c.free:
-		uc, err = c.dial(deadline)
-		if err != nil {
-			c.free <- struct{}{}
-		}
+		uc, err = c.open(deadline)
 		return uc, false, err
 	default:
 	}
@@ -397,16 +394,23 @@ func (c *client) get(deadline time.Time, call *Call, fresh bool) (uc *upConn, re
 	defer t.Stop()
 	select {
 	case <-c.free:
-		uc, err = c.dial(deadline)
-		if err != nil {
-			c.free <- struct{}{}
-		}
+		uc, err = c.open(deadline)
 		return uc, false, err
 	case uc := <-c.handoff:
 		return uc, true, nil
 	case <-t.C:
 		return nil, false, ErrNoFreeConns
 	}
+}
+
+// open dials a connection in the place a token of free gave; the place is
+// given back when the dial fails.
+func (c *client) open(deadline time.Time) (*upConn, error) {
+	uc, err := c.dial(deadline)
+	if err != nil {
+		c.free <- struct{}{}
+	}
+	return uc, err
 }
 
 // dial opens a connection, with TLS for an https target.

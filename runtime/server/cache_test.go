@@ -148,8 +148,8 @@ func TestResponseCacheCoalesces(t *testing.T) {
 func TestResponseCacheRedis(t *testing.T) {
 	rs := startRedis(t)
 	up, calls := countingUpstream(t, 0)
-	one := startServer(t, staticLoad(cacheBundle(t, up.URL, rs.url(), time.Minute)))
-	two := startServer(t, staticLoad(cacheBundle(t, up.URL, rs.url(), time.Minute)))
+	one := startServer(t, staticLoad(cacheBundle(t, up.URL, rs.URL(), time.Minute)))
+	two := startServer(t, staticLoad(cacheBundle(t, up.URL, rs.URL(), time.Minute)))
 	// Behind a load balancer, both replicas see the Host it was sent to
 	// (the Host is part of the key).
 	r1, b1 := do(t, "GET", one.base+"/api/items?x=1", nil, "X-Key", "key-a", "Host", "api.example")
@@ -158,7 +158,7 @@ func TestResponseCacheRedis(t *testing.T) {
 		t.Errorf("replica two: %q (%s) after %q (%s), %d calls", b2, r2.Header.Get("X-Cache"), b1, r1.Header.Get("X-Cache"), calls.Load())
 	}
 	// Redis down: the cache is bypassed, requests are served.
-	rs.stop()
+	rs.Stop()
 	if resp, _ := do(t, "GET", one.base+"/api/items?x=1", nil, "X-Key", "key-a", "Host", "api.example"); resp.StatusCode != 200 || calls.Load() != 2 {
 		t.Errorf("Redis down: %d, %d calls", resp.StatusCode, calls.Load())
 	}

@@ -2,12 +2,8 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,72 +11,12 @@ import (
 	"time"
 
 	"github.com/gwcdev/gwc/runtime/bundle"
+	"github.com/gwcdev/gwc/runtime/ratelimit/redistest"
 )
 
-// redisServer is a real redis-server on a free loopback port, stopped when
+// startRedis is a real redis-server on a free loopback port, stopped when
 // the test ends; it can be stopped and started again on the same port.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not installed (scripts/test.sh installs Debian's redis-server)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	rs := &redisServer{t: t, port: port, dir: t.TempDir()}
-	rs.start()
-	t.Cleanup(rs.stop)
-	return rs
-}
-
-func (rs *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", rs.port) }
-
-func (rs *redisServer) start() {
-	rs.t.Helper()
-	rs.cmd = exec.Command("redis-server", "--port", strconv.Itoa(rs.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", rs.dir)
-	rs.cmd.Stdout, rs.cmd.Stderr = io.Discard, io.Discard
-	if err := rs.cmd.Start(); err != nil {
-		rs.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", rs.port), time.Second)
-		if err == nil {
-			fmt.Fprintf(c, "PING\r\n")
-			buf := make([]byte, 7)
-			c.SetReadDeadline(time.Now().Add(time.Second)) //nolint:errcheck
-			n, _ := io.ReadFull(c, buf)
-			c.Close()
-			if n == 7 && string(buf) == "+PONG\r\n" {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			rs.t.Fatalf("redis-server on port %d did not start", rs.port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (rs *redisServer) stop() {
-	if rs.cmd == nil || rs.cmd.Process == nil {
-		return
-	}
-	rs.cmd.Process.Signal(os.Kill) //nolint:errcheck
-	rs.cmd.Wait()                  //nolint:errcheck
-	rs.cmd = nil
-}
+func startRedis(t *testing.T) *redistest.Server { return redistest.Start(t) }
 
 // limitBundle has one operation limited to n requests per minute by ip, one
 // by API key client, and the store on Redis when redisURL is set.
@@ -152,8 +88,8 @@ func TestRateLimitMemory(t *testing.T) {
 func TestRateLimitRedis(t *testing.T) {
 	rs := startRedis(t)
 	up := newUpstream(t, nil)
-	one := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.url(), "open")))
-	two := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.url(), "open")))
+	one := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.URL(), "open")))
+	two := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.URL(), "open")))
 	allowed := 0
 	for i := range 10 {
 		base := one.base
@@ -175,14 +111,14 @@ func TestRateLimitRedis(t *testing.T) {
 	// A gwc started afresh on the same Redis finds the budget spent: a
 	// quota survives restarts.
 	one.stop(t)
-	fresh := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.url(), "open")))
+	fresh := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.URL(), "open")))
 	if resp, _ := do(t, "GET", fresh.base+"/api/ip", nil); resp.StatusCode != 429 {
 		t.Errorf("a restarted gwc forgot the spent budget: %d", resp.StatusCode)
 	}
 	one = fresh
 
 	// Redis stops: on_error open lets traffic through, counted in a metric.
-	rs.stop()
+	rs.Stop()
 	for i := range 3 {
 		if resp, body := do(t, "GET", one.base+"/api/ip", nil); resp.StatusCode != 200 {
 			t.Errorf("Redis down, fail-open, request %d: %d %s", i+1, resp.StatusCode, body)
@@ -197,14 +133,14 @@ func TestRateLimitRedis(t *testing.T) {
 	}
 
 	// A fail-closed gateway refuses while Redis is down.
-	closed := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.url(), "closed")))
+	closed := startServer(t, staticLoad(limitBundle(t, up.URL, 5, rs.URL(), "closed")))
 	resp, body := do(t, "GET", closed.base+"/api/ip", nil)
 	if p := problemOf(t, resp, body); resp.StatusCode != 503 || p["type"] != "https://gwc.dev/problems/rate-limit-unavailable" {
 		t.Errorf("Redis down, fail-closed: %d %s", resp.StatusCode, body)
 	}
 
 	// Redis is back (empty: it kept nothing): limits hold again, no restart.
-	rs.start()
+	rs.Start()
 	allowed = 0
 	for range 8 {
 		resp, body := do(t, "GET", closed.base+"/api/ip", nil)

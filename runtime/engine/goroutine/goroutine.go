@@ -165,7 +165,7 @@ func (c *conn) serve(h Handoff) {
 	}()
 	var src io.Reader = c.nc
 	if len(h.Rest) > 0 {
-		src = &prefixReader{rest: h.Rest, r: c.nc}
+		src = &engine.PrefixReader{Rest: h.Rest, R: c.nc}
 	}
 	// The reader holds a whole head; answers are written through 4 KiB
 	// (larger writes go straight to the connection).
@@ -524,21 +524,6 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 func (b *bodyReader) fail(err error) error {
 	b.err = &proxy.ClientError{Err: err}
 	return b.err
-}
-
-// prefixReader reads rest, then r.
-type prefixReader struct {
-	rest []byte
-	r    io.Reader
-}
-
-func (p *prefixReader) Read(b []byte) (int, error) {
-	if len(p.rest) > 0 {
-		n := copy(b, p.rest)
-		p.rest = p.rest[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
 }
 
 func isTimeout(err error) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/fasthttp"
 
+	"github.com/gwcdev/gwc/runtime/engine"
 	"github.com/gwcdev/gwc/runtime/engine/goroutine"
 	"github.com/gwcdev/gwc/runtime/gateway"
 	"github.com/gwcdev/gwc/runtime/h1"
@@ -261,7 +262,7 @@ func (up *upConn) stream() {
 		return
 	}
 	cc.x = nil
-	var body io.Reader = &prefixReader{rest: rest, r: conn}
+	var body io.Reader = &engine.PrefixReader{Rest: rest, R: conn}
 	size := -1
 	switch {
 	case cl >= 0:
@@ -272,21 +273,6 @@ func (up *upConn) stream() {
 	resp := &cc.ctx.Response
 	resp.SetBodyStream(&answerBody{Reader: body, conn: conn}, size)
 	cc.handOff(&goroutine.Handoff{Ctx: &cc.ctx, Answered: true, Keep: cc.keep, HTTP10: cc.http10, Done: cc.doneElsewhere})
-}
-
-// prefixReader reads rest, then r.
-type prefixReader struct {
-	rest []byte
-	r    io.Reader
-}
-
-func (p *prefixReader) Read(b []byte) (int, error) {
-	if len(p.rest) > 0 {
-		n := copy(b, p.rest)
-		p.rest = p.rest[n:]
-		return n, nil
-	}
-	return p.r.Read(b)
 }
 
 // answerBody is a streamed answer's body; closing it closes its upstream
