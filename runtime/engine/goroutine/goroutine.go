@@ -10,9 +10,9 @@
 // read whole first), with its trailer section dropped; Expect: 100-continue
 // is answered when the gateway first reads the body, so a request refused
 // before that (413, 404, 401) gets its refusal instead of a 100. While the
-// gateway waits on the upstream, the engine watches the connection: a
-// client that goes away aborts the upstream exchange, and the request is
-// logged as 499.
+// gateway waits on the upstream (from watchAfter on), the engine watches
+// the connection: a client that goes away aborts the upstream exchange, and
+// the request is logged as 499.
 package goroutine
 
 import (
@@ -150,6 +150,7 @@ type conn struct {
 	// watched says when it has stopped.
 	watching bool
 	serving  bool // the gateway has the request
+	timer    *time.Timer
 	watched  chan struct{}
 	gone     atomic.Bool
 	stopped  atomic.Bool
@@ -158,6 +159,9 @@ type conn struct {
 func (c *conn) serve(h Handoff) {
 	e := c.e
 	defer func() {
+		if c.timer != nil {
+			c.timer.Stop()
+		}
 		c.nc.Close()
 		e.mu.Lock()
 		delete(e.conns, c)
@@ -423,46 +427,65 @@ func (c *conn) drain() bool {
 	return err == nil && n <= maxDrain && b.done
 }
 
-// watch starts a goroutine that reads ahead on the connection, while the
-// gateway serves a request whose body is in, to see the client go away:
-// what it reads (a pipelined request) stays in the reader; an end or an
-// error aborts the upstream exchange (c.call).
+// watchAfter is how long the gateway serves a request before the engine
+// starts watching its connection: most upstreams answer sooner, and a watch
+// costs a goroutine's wake-ups and deadline changes.
+const watchAfter = 20 * time.Millisecond
+
+// watch arranges for the connection to be watched, from watchAfter on,
+// while the gateway serves a request whose body is in, to see the client go
+// away: a goroutine reads ahead (what it reads, a pipelined request, stays
+// in the reader), and an end or an error aborts the upstream exchange
+// (c.call).
 func (c *conn) watch() {
 	if c.watching {
 		return
 	}
 	c.watching = true
-	c.nc.SetReadDeadline(time.Time{}) //nolint:errcheck
 	c.gone.Store(false)
 	c.stopped.Store(false)
-	if c.watched == nil {
-		c.watched = make(chan struct{})
+	if c.timer == nil {
+		c.watched = make(chan struct{}, 1)
+		c.timer = time.AfterFunc(watchAfter, c.watcher)
+		return
 	}
-	go func() {
-		defer func() { c.watched <- struct{}{} }()
-		for {
-			n := c.br.Buffered()
-			if n >= c.br.Size() {
-				return // full: nothing more can be watched
-			}
-			if _, err := c.br.Peek(n + 1); err != nil {
-				if !c.stopped.Load() {
-					c.gone.Store(true)
-					c.call.Abort()
-				}
-				return
-			}
-		}
-	}()
+	c.timer.Reset(watchAfter)
 }
 
-// unwatch stops the watch, if one runs; true when the client went away
-// meanwhile.
+// watcher reads ahead until the connection ends (the client went away) or
+// unwatch stops it.
+func (c *conn) watcher() {
+	defer func() { c.watched <- struct{}{} }()
+	// The body's deadline goes; unwatch's, set at any time, stays.
+	c.nc.SetReadDeadline(time.Time{}) //nolint:errcheck
+	if c.stopped.Load() {
+		return
+	}
+	for {
+		n := c.br.Buffered()
+		if n >= c.br.Size() {
+			return // full: nothing more can be watched
+		}
+		if _, err := c.br.Peek(n + 1); err != nil {
+			if !c.stopped.Load() {
+				c.gone.Store(true)
+				c.call.Abort()
+			}
+			return
+		}
+	}
+}
+
+// unwatch stops the watch, if one was arranged; true when the client went
+// away meanwhile.
 func (c *conn) unwatch() bool {
 	if !c.watching {
 		return false
 	}
 	c.watching = false
+	if c.timer.Stop() {
+		return false // it had not started
+	}
 	c.stopped.Store(true)
 	c.nc.SetReadDeadline(aLongTimeAgo) //nolint:errcheck
 	<-c.watched
