@@ -159,7 +159,8 @@ func BenchmarkValidateBodyBytesGWC(b *testing.B) {
 	}
 }
 
-// BenchmarkValidateBodyStraightforward is encoding/json into any, then
+// BenchmarkValidateBodyStraightforward is the strict full decode into any
+// (jsontext, refusing what is not RFC 8259 text), then
 // santhosh-tekuri/jsonschema: gwc without its fast path.
 func BenchmarkValidateBodyStraightforward(b *testing.B) {
 	benchmarkGWCBody(b, validate.Options{NoFastPath: true})
