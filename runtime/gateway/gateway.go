@@ -1,10 +1,11 @@
 // Package gateway is the request path of gwc serve, written once for every
 // engine: one or more bundles made into what serves a parsed request (Serve
-// for an engine that may block, ServeAsync for an event loop). New builds everything a request needs from the
-// bundles, once: the routing table, each operation's validators, its
-// upstream with warm connections, and its chain of steps (DESIGN §4), which
-// holds only what the operation's policy asks for. A Gateway is immutable
-// once built; a server swaps whole Gateways to reload.
+// for an engine that may block, ServeAsync for an event loop). New builds
+// everything a request needs from the bundles, once: the routing table,
+// each operation's validators, its upstream with warm connections, and its
+// chain of steps (DESIGN §4), which holds only what the operation's policy
+// asks for. A Gateway is immutable once built; a server swaps whole
+// Gateways to reload.
 //
 // Per request: framing guards → path normalisation → CORS preflight → route
 // lookup (404, 405 with Allow) → the operation's chain: IP rules → body
@@ -447,7 +448,7 @@ func (g *Gateway) rejection(r problem.Reason) {
 // which may wait: on the upstream, Redis, an authorizer, a key set. call,
 // when not nil, lets the engine abort the upstream exchange from another
 // goroutine when the client goes away; the request is then recorded as a
-// 499 (Gone reports it) and its answer must not be written. Event loops,
+// 499, Serve returns gone, and its answer must not be written. Event loops,
 // which cannot wait, call ServeAsync: the same steps, with the upstream
 // exchange left to the engine.
 func (g *Gateway) Serve(ctx *fasthttp.RequestCtx, call *proxy.Call) (gone bool) {
