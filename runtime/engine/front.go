@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,15 +27,12 @@ type Front struct {
 	log, access *slog.Logger
 	metrics     *metrics.Metrics
 	internal    metrics.Rejection
-	date        atomic.Pointer[[]byte]
 }
 
 // NewFront returns the front of a server logging to log, recording the
 // requests it refuses in access (nil: none), and counting in m.
 func NewFront(log, access *slog.Logger, m *metrics.Metrics) *Front {
-	f := &Front{log: log, access: access, metrics: m, internal: m.Rejection(problem.InternalError.Slug)}
-	f.Tick(time.Now())
-	return f
+	return &Front{log: log, access: access, metrics: m, internal: m.Rejection(problem.InternalError.Slug)}
 }
 
 // Guard runs serve, turning a panic (a gwc bug) into a 500 problem that
@@ -102,9 +98,11 @@ func (f *Front) RefuseHead(ctx *fasthttp.RequestCtx, err error, buf []byte, maxH
 	}
 }
 
-// Finish sets what the engine sets on every answer: HTTP/1.1, Date, the
+// Finish sets what the engine sets on every answer: HTTP/1.1, the
 // connection's fate (keep says it stays open; an HTTP/1.0 client that keeps
-// it is told so), and no body for a HEAD.
+// it is told so), and no body for a HEAD. Date is fasthttp's: its response
+// header writes the current second's whatever a handler sets, from a clock
+// it refreshes once a second.
 func (f *Front) Finish(ctx *fasthttp.RequestCtx, keep, http10 bool) {
 	req, resp := &ctx.Request, &ctx.Response
 	resp.Header.SetProtocol(http11)
@@ -116,22 +114,10 @@ func (f *Front) Finish(ctx *fasthttp.RequestCtx, keep, http10 bool) {
 	if req.Header.IsHead() {
 		resp.SkipBody = true
 	}
-	resp.Header.SetBytesV("Date", *f.date.Load())
 	resp.Header.SetNoDefaultContentType(true)
 }
 
 var http11 = []byte("HTTP/1.1")
-
-const http1Date = "Mon, 02 Jan 2006 15:04:05 GMT"
-
-// Tick makes the Date of answers now's, when the second has changed; an
-// engine calls it at least once a second.
-func (f *Front) Tick(now time.Time) {
-	d := now.UTC().AppendFormat(nil, http1Date)
-	if old := f.date.Load(); old == nil || string(*old) != string(d) {
-		f.date.Store(&d)
-	}
-}
 
 // Accept accepts connections from ln and hands each to serve until ln is
 // closed (nil) or fails for good. A failure such as running out of file

@@ -403,3 +403,25 @@ func TestLoopTimings(t *testing.T) {
 		t.Errorf("a 404 took %v ms by the access log", d)
 	}
 }
+
+// TestDateMoves: every answer's Date is the time it was sent, to the
+// second, on every engine (fasthttp's response header writes it from a
+// clock it refreshes; gwc sets none of its own).
+func TestDateMoves(t *testing.T) {
+	up := newUpstream(t, nil)
+	ts := startEngine(t, up.URL, nil)
+	resp, _ := do(t, "GET", ts.base+"/nowhere", nil)
+	first, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	resp, _ = do(t, "GET", ts.base+"/nowhere", nil)
+	later, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := later.Sub(first); d < time.Second || d > 4*time.Second {
+		t.Errorf("Date moved by %v over 2.1 s: %s then %s", d, first, later)
+	}
+}

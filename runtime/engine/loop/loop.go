@@ -239,7 +239,6 @@ func (e *Engine) OnBoot(eng gnet.Engine) gnet.Action {
 // before), lets run hand them connections.
 func (e *Engine) OnTick() (time.Duration, gnet.Action) {
 	e.bootOnce.Do(func() { close(e.booted) })
-	e.cfg.Front.Tick(time.Now())
 	e.mu.Lock()
 	for el, ls := range e.states {
 		el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error { //nolint:errcheck // the engine is stopping
