@@ -49,9 +49,9 @@ const maxDrain = 64 << 10
 type Engine struct {
 	cfg engine.Config
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards conns
 	conns    map[*conn]struct{}
-	stopping bool
+	stopping atomic.Bool
 	wg       sync.WaitGroup
 	// parsers are shared by the connections: a head is parsed at once, and
 	// an idle connection holds none.
@@ -90,7 +90,7 @@ type Handoff struct {
 func (e *Engine) Adopt(h Handoff) {
 	c := &conn{e: e, nc: h.Conn}
 	e.mu.Lock()
-	if e.stopping && h.Ctx == nil {
+	if e.stopping.Load() && h.Ctx == nil {
 		e.mu.Unlock()
 		h.Conn.Close()
 		return
@@ -107,7 +107,7 @@ func (e *Engine) Adopt(h Handoff) {
 // Shutdown implements engine.Engine.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	e.stopping = true
+	e.stopping.Store(true)
 	for c := range e.conns {
 		if c.idle.Load() {
 			c.nc.Close()
@@ -244,21 +244,18 @@ func (c *conn) readHead() bool {
 	e := c.e
 	cfg := &e.cfg
 	// Idle until the next request's first byte: the drain closes it then.
-	// Either the drain sees it idle, or it sees the drain.
-	e.mu.Lock()
-	stopping := e.stopping
-	c.idle.Store(!stopping)
-	e.mu.Unlock()
-	if stopping && c.br.Buffered() == 0 {
+	// Either the drain sees it idle, or it sees the drain (atomics are
+	// sequentially consistent: idle is stored before stopping is loaded
+	// here, stopping before idle in Shutdown).
+	c.idle.Store(true)
+	if e.stopping.Load() && c.br.Buffered() == 0 {
+		c.idle.Store(false)
 		return false
 	}
 	c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout)) //nolint:errcheck
 	_, err := c.br.Peek(1)
-	e.mu.Lock()
 	c.idle.Store(false)
-	stopping = e.stopping
-	e.mu.Unlock()
-	if err != nil || stopping {
+	if err != nil || e.stopping.Load() {
 		return false // closed, idle too long, or draining: no answer
 	}
 	c.nc.SetReadDeadline(time.Now().Add(cfg.ReadHeaderTimeout)) //nolint:errcheck
