@@ -506,7 +506,3 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
-
-// IsBundle reports whether data starts like a bundle (its magic bytes), so
-// that a command taking bundles or specs can tell them apart.
-func IsBundle(data []byte) bool { return len(data) >= len(magic) && string(data[:len(magic)]) == magic }

@@ -182,8 +182,9 @@ type captured struct {
 // answer's Vary names had the values e.Vary holds, answers r: r has the same
 // values (missing fields being empty).
 func varyMatches(e *cache.Entry, r *request) bool {
+	var buf [256]byte
 	for _, kv := range e.Vary {
-		if string(joinValues(nil, r, kv[0])) != kv[1] {
+		if string(joinValues(buf[:0], r, kv[0])) != kv[1] {
 			return false
 		}
 	}
