@@ -11,7 +11,7 @@
 # Prefix it with env to state GC settings: 'gwc-gogc400=env GOGC=400 $BIN/gwc-serve $BUNDLE ...'. Another build of
 # gwc (an older commit's, say) is a candidate like any other command.
 # Every target gets the same wrk load, in interleaved rounds; the table shows medians over rounds and ratios to
-# nginx. CPU/req is the CPU time (utime+stime from /proc) of the target's processes divided by the requests wrk
+# nginx. CPU/req is the CPU time (utime+stime from /proc, also shown apart) of the target's processes divided by the requests wrk
 # counted; the upstream's CPU is not included. Settings, from the environment:
 #   ROUNDS=3 DURATION=10s WARMUP=2s THREADS=2 CONNS=64 MODES="get post chain" BASE_PORT=18080 KEEP=0 (keep temp dir)
 #   (chain: gwc's full chain, API key + rate limit + 1 KB JSON body validated, against the others' plain proxy)
@@ -147,15 +147,16 @@ done
 # wrk's POST and chain requests (lib.sh): the others proxy the chain's as they proxy everything.
 wrk_scripts
 
-# cputicks PID: utime+stime of PID and its descendants (nginx's worker is the master's child).
+# cputicks PID: utime and stime of PID and its descendants (nginx's worker is the master's child), "USER SYS".
 cputicks() {
-	local total=0 p kids
+	local user=0 sys=0 p
 	for p in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
 		[ -r "/proc/$p/stat" ] || continue
 		# Fields after the ")" of comm: utime and stime are the 12th and 13th.
-		total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+		read -r u s < <(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12, $13}')
+		user=$((user + u)) sys=$((sys + s))
 	done
-	echo "$total"
+	echo "$user $sys"
 }
 rsskb() {
 	local total=0 p
@@ -191,11 +192,14 @@ for mode in $MODES; do
 			p50=$(to_ms "$(awk '$1=="50%"{print $2}' <<<"$out")")
 			p99=$(to_ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
 			errs=$(awk '/Non-2xx|Socket errors/{printf "%s ", $0}' <<<"$out")
-			cpuus=$(awk -v d=$((c1 - c0)) -v hz="$tohz" -v n="$reqs" 'BEGIN { printf "%.1f", (n > 0 ? d / hz * 1e6 / n : 0) }')
+			# CPU, user and system µs per request.
+			read -r cpuus userus sysus < <(awk -v a="$c0" -v b="$c1" -v hz="$tohz" -v n="$reqs" 'BEGIN {
+				split(a, x, " "); split(b, y, " "); u = y[1] - x[1]; s = y[2] - x[2]; f = n > 0 ? 1e6 / hz / n : 0
+				printf "%.1f %.1f %.1f\n", (u + s) * f, u * f, s * f }')
 			rss=$(rsskb "${tpids[$i]}")
 			# Answers that are not 2xx/3xx, and socket errors: a target that fails requests is not faster for it.
 			bad=$(awk '/Non-2xx or 3xx responses:/{n += $NF} /Socket errors:/{gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")
-			echo "$mode $name $round $rps $p50 $p99 $cpuus $((rss / 1024)) $bad" >>"$results"
+			echo "$mode $name $round $rps $p50 $p99 $cpuus $((rss / 1024)) $bad $userus $sysus" >>"$results"
 			printf '%-5s round %d %-14s %9s req/s  p50 %7s ms  p99 %7s ms  %6s µs/req  %s\n' \
 				"$mode" "$round" "$name" "$rps" "$p50" "$p99" "$cpuus" "$errs" >&2
 		done
@@ -227,8 +231,8 @@ for mode in $MODES; do
 	esac
 	echo "## $mode ($what), wrk -t$THREADS -c$CONNS -d$DURATION, median of $ROUNDS"
 	echo
-	echo "| target | req/s | × nginx | × nginx, paired by round | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | RSS MiB | failed |"
-	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+	echo "| target | req/s | × nginx | × nginx, paired by round | p50 ms | p99 ms | p99 × nginx | CPU µs/req | CPU × nginx | user µs/req | system µs/req | RSS MiB | failed |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 	for name in "${names[@]}"; do
 		awk -v m="$mode" -v n="$name" '$1==m && $2==n' "$results" | awk '
 			function med(col,   i, j, t, a, k) {
@@ -237,7 +241,7 @@ for mode in $MODES; do
 				return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
 			}
 			{ for (c = 1; c <= NF; c++) v[NR, c] = $c; bad += $9 }
-			END { if (NR) print $2, med(4), med(5), med(6), med(7), med(8), bad + 0 }'
+			END { if (NR) print $2, med(4), med(5), med(6), med(7), med(8), bad + 0, med(10), med(11) }'
 	done >"$tmp/med.$mode"
 	# Paired: each round's req/s over nginx's in the same round (the targets of a round run back to back, so a
 	# slow spell of the machine weighs on both), median and range over the rounds.
@@ -257,7 +261,7 @@ for mode in $MODES; do
 		FNR == 1 { f++ }
 		f == 1 { pr[$1] = $2 " (" $3 ")"; next }
 		f == 2 { if ($1 == "nginx") { r = $2; p = $4; c = $5 } ; next }
-		{ printf "| %s | %.0f | %.2f | %s | %.2f | %.2f | %.2f | %.1f | %.2f | %d | %d |\n", $1, $2, r ? $2 / r : 0, $1 == "nginx" ? "1.00" : (pr[$1] ? pr[$1] : "-"), $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $6, $7 }
+		{ printf "| %s | %.0f | %.2f | %s | %.2f | %.2f | %.2f | %.1f | %.2f | %.1f | %.1f | %d | %d |\n", $1, $2, r ? $2 / r : 0, $1 == "nginx" ? "1.00" : (pr[$1] ? pr[$1] : "-"), $3, $4, p ? $4 / p : 0, $5, c ? $5 / c : 0, $8, $9, $6, $7 }
 	' "$tmp/paired.$mode" "$tmp/med.$mode" "$tmp/med.$mode"
 	echo
 done
