@@ -48,6 +48,10 @@ var crlfcrlf = []byte("\r\n\r\n")
 // field line.
 const maxChunkLine = 4096
 
+// MaxAnswerHead bounds an upstream answer's head, on every engine: four
+// times nginx's proxy_buffer_size (4 or 8 KiB); past it the answer is a 502.
+const MaxAnswerHead = 16 << 10
+
 // maxTrailer bounds a trailer section, which is read and dropped.
 const maxTrailer = 16 << 10
 

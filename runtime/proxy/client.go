@@ -51,9 +51,6 @@ func (e *ClientError) Unwrap() error { return e.Err }
 // answer. Larger bodies stream as they come.
 const smallAnswer = 64 << 10
 
-// maxAnswerHead bounds an answer's head.
-const maxAnswerHead = 64 << 10
-
 // Call is one exchange in progress, which another goroutine may abort:
 // the engine serving a client aborts its call when the client goes away.
 // A Call is reused from one exchange to the next.
@@ -260,31 +257,23 @@ func (c *client) exchange(uc *upConn, req *fasthttp.Request, resp *fasthttp.Resp
 	return false, nil
 }
 
-// readHead reads until the answer head is whole in br, and returns its
-// length; n is how many bytes had come when it failed.
+// readHead reads until the answer head is whole in br (which holds more
+// than h1.MaxAnswerHead), and returns its length; n is how many bytes had
+// come when it failed.
 func readHead(br *bufio.Reader) (n int, err error) {
-	for {
-		buf, perr := br.Peek(br.Buffered())
-		if len(buf) == 0 {
-			buf, perr = br.Peek(1)
-			if perr != nil {
-				return 0, perr
-			}
-			buf, _ = br.Peek(br.Buffered())
+	for want := 1; ; {
+		if _, err := br.Peek(want); err != nil {
+			return br.Buffered(), err
 		}
-		end, err := h1.HeadEnd(buf, maxAnswerHead)
+		buf, _ := br.Peek(br.Buffered())
+		end, err := h1.HeadEnd(buf, h1.MaxAnswerHead)
 		if err != nil {
 			return len(buf), fmt.Errorf("%w: %w", ErrAnswer, err)
 		}
 		if end > 0 {
 			return end, nil
 		}
-		if perr != nil {
-			return len(buf), perr
-		}
-		if _, err := br.Peek(len(buf) + 1); err != nil && br.Buffered() == len(buf) {
-			return len(buf), err
-		}
+		want = len(buf) + 1
 	}
 }
 
@@ -440,8 +429,8 @@ func (c *client) dial(deadline time.Time) (*upConn, error) {
 		}
 		nc = t
 	}
-	return &upConn{c: nc, tls: c.tls != nil, raw: raw, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10),
-		parser: h1.NewParser(maxAnswerHead)}, nil
+	return &upConn{c: nc, tls: c.tls != nil, raw: raw, br: bufio.NewReaderSize(nc, h1.MaxAnswerHead+4096),
+		bw: bufio.NewWriterSize(nc, 16<<10), parser: h1.NewParser(h1.MaxAnswerHead)}, nil
 }
 
 // release pools uc, or hands it to a request waiting for a connection.

@@ -846,3 +846,23 @@ func TestRefusalsAreLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamAnswerHeadLimit: an upstream answer's head is held to one
+// limit on every engine (h1.MaxAnswerHead): within it the answer is
+// passed on, past it the upstream gets its client a 502.
+func TestUpstreamAnswerHeadLimit(t *testing.T) {
+	up := newRawUpstream(t, func(r *http.Request, _ []byte) string {
+		n := 15 << 10
+		if r.URL.Query().Get("big") != "" {
+			n = 20 << 10
+		}
+		return "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("b", n) + "\r\nContent-Length: 2\r\n\r\nok"
+	})
+	ts := startServer(t, staticLoad(testBundle("http://"+up.addr)))
+	if resp, body := do(t, "GET", ts.base+"/api/items", nil); resp.StatusCode != 200 || string(body) != "ok" {
+		t.Errorf("a 15 KiB answer head: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, "GET", ts.base+"/api/items?big=1", nil); resp.StatusCode != 502 {
+		t.Errorf("a 20 KiB answer head: %d, want 502", resp.StatusCode)
+	}
+}

@@ -64,9 +64,6 @@ const (
 // next request's head.
 func (e *Engine) maxInbound() int { return 2*e.cfg.MaxHeaderBytes + loopBody }
 
-// maxAnswerHead bounds an upstream answer's head.
-const maxAnswerHead = 64 << 10
-
 // MaxConnMemory bounds the buffers one client connection holds: its head
 // and body (maxInbound), one answer held whole and the unwritten answers
 // behind it (loopAnswer and maxOutbound, each possibly held twice while it
@@ -258,7 +255,7 @@ func (e *Engine) state(c gnet.Conn) *loopState {
 	if ls == nil {
 		ls = &loopState{e: e, el: el, clients: map[*clientConn]struct{}{}, idle: map[string]*idlePool{}}
 		// Large enough for any head the limits allow, an upstream's too.
-		ls.parser = h1.NewParser(max(e.cfg.MaxHeaderBytes, maxAnswerHead))
+		ls.parser = h1.NewParser(max(e.cfg.MaxHeaderBytes, h1.MaxAnswerHead))
 		// Writes go to the connection as the buffer fills (gnet keeps what
 		// the socket does not take): an answer of up to 16 KiB is one write.
 		ls.bw = bufio.NewWriterSize(nil, 16<<10)

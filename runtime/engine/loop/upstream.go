@@ -163,7 +163,7 @@ func (up *upConn) read() {
 	}
 	resp := cc.x.Response()
 	for up.hdr == 0 {
-		end, err := h1.HeadEnd(buf, maxAnswerHead)
+		end, err := h1.HeadEnd(buf, h1.MaxAnswerHead)
 		if err == nil && end > 0 {
 			err = up.ls.parser.Answer(buf[:end], &resp.Header)
 		}
