@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -317,5 +318,37 @@ func TestHTTP2Drain(t *testing.T) {
 	a := <-got
 	if a.err != nil || a.proto != "HTTP/2.0" || a.body != "done" {
 		t.Errorf("in flight at shutdown: %+v", a)
+	}
+}
+
+// TestTLSFraming: over TLS (the goroutine engine, after ALPN) the framing
+// refusals hold as on plain HTTP/1.1: a smuggling attempt is refused and
+// the connection closed, nothing reaching the upstream.
+func TestTLSFraming(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	ca := newTestCA(t)
+	ca.issue("gateway", 2, certFile, keyFile)
+	up := newUpstream(t, nil)
+	ts := startServerWith(t, staticLoad(testBundle(up.URL)), func(o *Options) { o.TLSCert, o.TLSKey = certFile, keyFile })
+	hidden := "GET /hidden HTTP/1.1\r\nHost: h\r\n\r\n"
+	for name, req := range map[string]string{
+		"bare LF":   "GET /api/items HTTP/1.1\nHost: h\n\n" + fmt.Sprintf("POST /api/upload HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", len(hidden), hidden),
+		"CL and TE": "POST /api/upload HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden,
+	} {
+		c, err := tls.Dial("tcp", ts.Addr().String(), &tls.Config{RootCAs: ca.pool, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, req)                             //nolint:errcheck
+		c.SetReadDeadline(time.Now().Add(3 * time.Second)) //nolint:errcheck
+		out, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasPrefix(string(out), "HTTP/1.1 400 ") || strings.Count(string(out), "HTTP/1.1 ") != 1 {
+			t.Errorf("%s over TLS: %.120q", name, out)
+		}
+	}
+	if n := up.count(); n != 0 {
+		t.Errorf("the upstream got %d requests: %v", n, up.since(0))
 	}
 }
