@@ -83,11 +83,13 @@ func evalPolicies(ctx context.Context, s *policy.Set, a *compiler.Analysis) (dia
 	if obj, ok := input.(ast.Object); ok {
 		obj.Insert(ast.StringTerm("spec"), specTerm(a.Doc.Root, map[*spec.Node]*ast.Term{}))
 	}
-	results, err := s.Eval(ctx, input)
-	if err != nil {
-		return nil, fmt.Errorf("evaluating the policies: %w", err)
-	}
+	results, failures := s.Eval(ctx, input)
 	var ds diag.Diagnostics
+	// A policy that fails is an error finding at its Rego file, under its
+	// rule id: never silently no finding.
+	for _, f := range failures {
+		ds.Errorf(diag.Pos{File: f.File, Line: f.Line, Col: f.Col}, f.Package.ID, "%s", f.Msg)
+	}
 	entry := a.Doc.Root.Pos()
 	for _, r := range results {
 		pos := entry

@@ -64,7 +64,10 @@ type Package struct {
 // Set is a compiled set of policies, ready to evaluate.
 type Set struct {
 	Packages []*Package
-	query    rego.PreparedEvalQuery
+	// Budget bounds each Eval; its zero fields take the defaults.
+	Budget Budget
+	// queries are each package's deny and warn sets, prepared.
+	queries map[*Package][2]*rego.PreparedEvalQuery
 }
 
 // LoadError is a Rego file that does not parse or compile, with the places
@@ -138,6 +141,7 @@ func astErrors(err error) []string {
 	if !errors.As(err, &es) {
 		return []string{err.Error()}
 	}
+	explainRefused(es)
 	var out []string
 	for _, e := range es {
 		if e.Location != nil {
@@ -155,12 +159,12 @@ func Load(ctx context.Context, srcs []Source) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := ast.NewCompiler().WithEnablePrintStatements(false)
+	c := ast.NewCompiler().WithEnablePrintStatements(false).WithCapabilities(Capabilities())
 	c.Compile(modules)
 	if c.Failed() {
 		return nil, &LoadError{astErrors(c.Errors)}
 	}
-	s := &Set{}
+	s := &Set{queries: map[*Package][2]*rego.PreparedEvalQuery{}}
 	anns := c.GetAnnotationSet()
 	names := slices.Sorted(func(yield func(string) bool) {
 		for n := range modules {
@@ -209,11 +213,26 @@ func Load(ctx context.Context, srcs []Source) (*Set, error) {
 		}
 		s.Packages = append(s.Packages, p)
 	}
-	q, err := rego.New(rego.Query("data."+Root), rego.Compiler(c)).PrepareForEval(ctx)
-	if err != nil {
-		return nil, &LoadError{astErrors(err)}
+	for _, p := range s.Packages {
+		var qs [2]*rego.PreparedEvalQuery
+		for i, set := range []string{"deny", "warn"} {
+			if (i == 0 && !p.Deny) || (i == 1 && !p.Warn) {
+				continue
+			}
+			ref := ast.Ref{ast.DefaultRootDocument}
+			for _, k := range p.Path {
+				ref = append(ref, ast.StringTerm(k))
+			}
+			ref = append(ref, ast.StringTerm(set))
+			q, err := rego.New(rego.ParsedQuery(ast.NewBody(ast.NewExpr(ast.NewTerm(ref)))), rego.Compiler(c),
+				rego.Capabilities(Capabilities()), rego.EnablePrintStatements(false)).PrepareForEval(ctx)
+			if err != nil {
+				return nil, &LoadError{astErrors(err)}
+			}
+			qs[i] = &q
+		}
+		s.queries[p] = qs
 	}
-	s.query = q
 	return s, nil
 }
 
@@ -231,69 +250,6 @@ func refPath(r ast.Ref) []string {
 		}
 	}
 	return out
-}
-
-// Result is one element of a deny or warn set.
-type Result struct {
-	Package *Package
-	Deny    bool
-	Msg     string
-	// Operation is an operationId, Pointer a JSON pointer into the entry
-	// file; both empty for the spec as a whole.
-	Operation string
-	Pointer   string
-}
-
-// Eval evaluates every policy over input, in package order; within a package
-// deny comes before warn, and each set in its order (sorted by OPA).
-func (s *Set) Eval(ctx context.Context, input ast.Value) ([]Result, error) {
-	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(input))
-	if err != nil {
-		return nil, err
-	}
-	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return nil, nil
-	}
-	tree, _ := rs[0].Expressions[0].Value.(map[string]any)
-	var out []Result
-	for _, p := range s.Packages {
-		node := any(tree)
-		for _, k := range p.Path[1:] {
-			m, _ := node.(map[string]any)
-			node = m[k]
-		}
-		m, _ := node.(map[string]any)
-		for _, set := range []string{"deny", "warn"} {
-			vals, _ := m[set].([]any)
-			for _, v := range vals {
-				r, err := result(p, set == "deny", v)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, r)
-			}
-		}
-	}
-	return out, nil
-}
-
-func result(p *Package, deny bool, v any) (Result, error) {
-	r := Result{Package: p, Deny: deny}
-	switch x := v.(type) {
-	case string:
-		r.Msg = x
-		return r, nil
-	case map[string]any:
-		msg, ok := x["msg"].(string)
-		if !ok {
-			return r, fmt.Errorf("%s (%s:%d): a result has no string msg: %v", p.ID, p.File, p.Line, v)
-		}
-		r.Msg = msg
-		r.Operation, _ = x["operation"].(string)
-		r.Pointer, _ = x["pointer"].(string)
-		return r, nil
-	}
-	return r, fmt.Errorf("%s (%s:%d): a result is neither a message nor an object with msg: %v", p.ID, p.File, p.Line, v)
 }
 
 // Input converts a JSON-valued input to OPA's value once per spec.

@@ -20,7 +20,7 @@ func builtin(t *testing.T, tests bool) []Source {
 // TestBuiltinPackTests runs the embedded pack's Rego tests: every policy
 // must have tests, and every test must pass.
 func TestBuiltinPackTests(t *testing.T) {
-	results, err := Test(context.Background(), builtin(t, true))
+	results, err := Test(context.Background(), builtin(t, true), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

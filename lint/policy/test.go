@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
@@ -28,7 +29,11 @@ type TestResult struct {
 // Test runs the Rego tests (test_* rules) of sources with OPA's tester, in
 // file and line order. Sources that do not parse or compile are a
 // *LoadError naming FILE:LINE:COL.
-func Test(ctx context.Context, srcs []Source) ([]TestResult, error) {
+// Each test has timeout to run (a minute when 0).
+func Test(ctx context.Context, srcs []Source, timeout time.Duration) ([]TestResult, error) {
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
 	modules, err := Parse(srcs)
 	if err != nil {
 		return nil, err
@@ -39,7 +44,11 @@ func Test(ctx context.Context, srcs []Source) ([]TestResult, error) {
 		return nil, err
 	}
 	defer store.Abort(ctx, txn)
-	ch, err := tester.NewRunner().SetStore(store).SetModules(modules).SetTimeout(time.Minute).RunTests(ctx, txn)
+	// The tests compile with the policies' capabilities, and a built-in
+	// that fails fails its test, as gwc lint reports it.
+	c := ast.NewCompiler().WithEnablePrintStatements(false).WithCapabilities(Capabilities())
+	ch, err := tester.NewRunner().SetCompiler(c).SetStore(store).SetModules(modules).SetTimeout(timeout).
+		RaiseBuiltinErrors(true).RunTests(ctx, txn)
 	if err != nil {
 		return nil, &LoadError{astErrors(err)}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,8 @@ type PolicyOptions struct {
 	Spec string
 	// Verbose lists passing tests too.
 	Verbose bool
+	// Timeout bounds each test.
+	Timeout time.Duration
 }
 
 // NewCmdPolicy returns the policy command and its subcommands.
@@ -47,7 +50,10 @@ func newCmdPolicyTest(ios *iostreams.IOStreams, runF func(context.Context, *Poli
 		Long: `Run the test_* rules of every .rego file below each DIR (with gwc's helpers,
 package gwc.lib, available to import) with OPA's tester, and report each
 failing test as FILE:LINE: NAME: why; -v lists the passing ones too. Without
-DIR, the embedded pack's own tests run.
+DIR, the embedded pack's own tests run. Tests compile and run as gwc lint runs
+policies: a call to a built-in that reaches outside (http.send, opa.runtime,
+time.now_ns...) does not compile, a built-in that fails fails the test, and
+each test has --timeout to finish.
 
 Exits 0 when every test passes, 1 when one fails, 2 when a file does not parse
 or compile (FILE:LINE:COL: message) or a directory cannot be read.`,
@@ -62,6 +68,7 @@ or compile (FILE:LINE:COL: message) or a directory cannot be read.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "list passing tests too")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", policy.DefaultTime, "time each test may take")
 	return cmd
 }
 
@@ -80,7 +87,7 @@ func policyTestRun(ctx context.Context, opts *PolicyOptions) error {
 	if err != nil {
 		return IOError(err)
 	}
-	results, err := policy.Test(ctx, append(srcs, user...))
+	results, err := policy.Test(ctx, append(srcs, user...), opts.Timeout)
 	if err != nil {
 		var le *policy.LoadError
 		if errors.As(err, &le) {
