@@ -97,7 +97,7 @@ func (s *Set) Eval(ctx context.Context, input ast.Value) ([]Result, []Failure) {
 			for _, q := range s.Packages[i:] {
 				names = append(names, q.ID)
 			}
-			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line,
+			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line, Col: 1,
 				Msg: fmt.Sprintf("%s not run: %s", plural(len(names), "policy", "policies"), stopped(ctx, b, names))})
 			break
 		}
@@ -128,7 +128,7 @@ func (s *Set) evalSet(ctx context.Context, b Budget, p *Package, deny bool, q *r
 	seen := map[string]bool{}
 	for _, e := range builtinErrs {
 		f := failureAt(p, e.Location)
-		f.Msg = fmt.Sprintf("policy %s: %s (a built-in failed, so the %s rule it is in found nothing there)", p.ID, e.Message, set)
+		f.Msg = fmt.Sprintf("%s (a built-in failed, so the %s rule it is in found nothing there)", e.Message, set)
 		key := fmt.Sprintf("%s:%d:%d %s", f.File, f.Line, f.Col, e.Message)
 		f.Msg = oneLine(f.Msg)
 		if seen[key] || len(seen) >= 10 {
@@ -139,17 +139,17 @@ func (s *Set) evalSet(ctx context.Context, b Budget, p *Package, deny bool, q *r
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, append(fails, Failure{Package: p, File: p.File, Line: p.Line,
-				Msg: fmt.Sprintf("policy %s was stopped: %s%s", p.ID, stopped(ctx, b, nil), where(err))})
+			return nil, append(fails, Failure{Package: p, File: p.File, Line: p.Line, Col: 1,
+				Msg: fmt.Sprintf("the policy was stopped: %s%s", stopped(ctx, b, nil), where(err))})
 		}
 		var te *topdown.Error
-		f := Failure{Package: p, File: p.File, Line: p.Line}
+		f := Failure{Package: p, File: p.File, Line: p.Line, Col: 1}
 		msg := err.Error()
 		if errors.As(err, &te) {
 			f = failureAt(p, te.Location)
 			msg = oneLine(te.Message) + " (" + te.Code + ")"
 		}
-		f.Msg = fmt.Sprintf("policy %s failed: %s; its %s findings are missing", p.ID, msg, set)
+		f.Msg = fmt.Sprintf("the policy failed: %s; its %s findings are missing", msg, set)
 		return nil, append(fails, f)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
@@ -159,13 +159,13 @@ func (s *Set) evalSet(ctx context.Context, b Budget, p *Package, deny bool, q *r
 	var out []Result
 	for _, v := range vals {
 		if len(out) == b.Results {
-			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line,
-				Msg: fmt.Sprintf("policy %s found %d results in its %s set; gwc reports the first %d", p.ID, len(vals), set, b.Results)})
+			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line, Col: 1,
+				Msg: fmt.Sprintf("the policy found %d results in its %s set; gwc reports the first %d", len(vals), set, b.Results)})
 			break
 		}
 		r, err := result(p, deny, v)
 		if err != nil {
-			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line, Msg: err.Error()})
+			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line, Col: 1, Msg: err.Error()})
 			continue
 		}
 		out = append(out, r)
@@ -203,7 +203,7 @@ func where(err error) string {
 // file.
 func failureAt(p *Package, loc *ast.Location) Failure {
 	if loc == nil || loc.File == "" {
-		return Failure{Package: p, File: p.File, Line: p.Line}
+		return Failure{Package: p, File: p.File, Line: p.Line, Col: 1}
 	}
 	return Failure{Package: p, File: loc.File, Line: loc.Row, Col: loc.Col}
 }
@@ -224,14 +224,14 @@ func result(p *Package, deny bool, v any) (Result, error) {
 	case map[string]any:
 		msg, ok := x["msg"].(string)
 		if !ok {
-			return r, fmt.Errorf("policy %s: a result has no string msg: %s", p.ID, cut(fmt.Sprint(v)))
+			return r, fmt.Errorf("a result of the policy has no string msg: %s", cut(fmt.Sprint(v)))
 		}
 		r.Msg = cut(msg)
 		r.Operation, _ = x["operation"].(string)
 		r.Pointer, _ = x["pointer"].(string)
 		return r, nil
 	}
-	return r, fmt.Errorf("policy %s: a result is neither a message nor an object with msg: %s", p.ID, cut(fmt.Sprint(v)))
+	return r, fmt.Errorf("a result of the policy is neither a message nor an object with msg: %s", cut(fmt.Sprint(v)))
 }
 
 // oneLine joins a message OPA spreads over lines ("…inputs:\n  1 at

@@ -145,8 +145,8 @@ func TestRuntimeErrors(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Msg))
 	}
 	want := []string{
-		`^conflict.rego:4 policy policy/conflict failed: function data.gwc.conflict.f produced conflicting values for the same inputs: 1 at conflict.rego:3, 2 at conflict.rego:4 \(eval_conflict_error\); its deny findings are missing$`,
-		`^div.rego:5 policy policy/div: div: divide by zero \(a built-in failed, so the warn rule it is in found nothing there\)$`,
+		`^conflict.rego:4 the policy failed: function data.gwc.conflict.f produced conflicting values for the same inputs: 1 at conflict.rego:3, 2 at conflict.rego:4 \(eval_conflict_error\); its deny findings are missing$`,
+		`^div.rego:5 div: divide by zero \(a built-in failed, so the warn rule it is in found nothing there\)$`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("failures:\n%s", strings.Join(got, "\n"))
@@ -178,7 +178,7 @@ func TestTimeBudget(t *testing.T) {
 	if len(fails) != 2 {
 		t.Fatalf("failures %+v", fails)
 	}
-	if f := fails[0]; f.File != "b_slow.rego" || f.Line != 1 || !strings.HasPrefix(f.Msg, "policy policy/b-slow was stopped: the policies' time budget (300ms, gwc lint --policy-timeout) was spent") {
+	if f := fails[0]; f.File != "b_slow.rego" || f.Line != 1 || !strings.HasPrefix(f.Msg, "the policy was stopped: the policies' time budget (300ms, gwc lint --policy-timeout) was spent") {
 		t.Errorf("%+v", f)
 	}
 	if f := fails[1]; f.Package.ID != "policy/c" || !strings.Contains(f.Msg, "1 policy not run: the policies' time budget") {

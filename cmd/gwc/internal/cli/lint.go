@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fatih/color"
 	"github.com/spf13/cobra"
@@ -38,6 +39,10 @@ type LintOptions struct {
 	// leaves the embedded pack out.
 	Policies          []string
 	NoBuiltinPolicies bool
+	// PolicyTimeout, when set, overrides .gwc.yaml's policy-timeout;
+	// PolicyMemory is the heap growth policies may cause, in MiB.
+	PolicyTimeout time.Duration
+	PolicyMemory  uint64
 }
 
 // NewCmdLint returns the lint command.
@@ -56,6 +61,11 @@ Configuration comes from .gwc.yaml, found from each spec's directory upwards
 x-gwc-ignore: [RULE...] on any object of a spec silences those rules there and
 below.
 
+Rego policies (the embedded pack, --policy and .gwc.yaml's policies) may not
+call built-ins that reach the network, files, environment, a random source or
+the clock, and run under a budget per spec (--policy-timeout, --policy-memory);
+a policy that fails or runs out is an error finding at its Rego file.
+
 Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 2 when a spec or the configuration cannot be read or the command line is wrong.`,
 		Example: `  gwc lint api.yaml
@@ -73,6 +83,9 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 			if opts.Config != "" && opts.NoConfig {
 				return UsageErrorf("--config and --no-config cannot be used together")
 			}
+			if opts.PolicyTimeout < 0 || opts.PolicyMemory == 0 {
+				return UsageErrorf("--policy-timeout and --policy-memory must be more than 0")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -85,6 +98,8 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 	cmd.Flags().BoolVar(&opts.NoConfig, "no-config", false, "use no configuration file")
 	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "directory of Rego policies to run too (repeatable)")
 	cmd.Flags().BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "leave out gwc's embedded policy pack")
+	cmd.Flags().DurationVar(&opts.PolicyTimeout, "policy-timeout", 0, "time the policies may take per spec (default: .gwc.yaml's policy-timeout, else 5s)")
+	cmd.Flags().Uint64Var(&opts.PolicyMemory, "policy-memory", policy.DefaultMemory>>20, "MiB the heap may grow while the policies run, per spec")
 	return cmd
 }
 
@@ -135,10 +150,21 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 				rules[r.ID] = r
 			}
 		}
+		if set != nil {
+			// A set serves the specs that share its directories; the budget
+			// is each spec's configuration's.
+			set.Budget = policy.Budget{Time: opts.PolicyTimeout, Memory: opts.PolicyMemory << 20}
+			if set.Budget.Time == 0 && cfg != nil {
+				set.Budget.Time = cfg.PolicyTimeout
+			}
+		}
 		ds, err := lint.Run(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set})
 		if err != nil {
 			var ce *lint.ConfigError
-			if errors.As(err, &ce) || !isNotExist(err) {
+			if errors.As(err, &ce) {
+				return IOError(ce) // FILE:LINE:COL: each mistake
+			}
+			if !isNotExist(err) {
 				return IOError(fmt.Errorf("%s: %w", spec, err))
 			}
 			// One unreadable spec must not hide the others' findings: report
