@@ -9,8 +9,10 @@
 // `id` (else policy/ and the package path), `severity` (overriding deny and
 // warn) and `owasp` (its OWASP API Security Top 10 category).
 //
-// Load parses and compiles every module once; Eval prepares its query once
-// and evaluates it per spec with the input as an ast.Value.
+// Load parses and compiles every module once, with Capabilities (no
+// built-in that reaches outside), and prepares each package's deny and warn
+// queries; Eval evaluates them per spec with the input as an ast.Value,
+// under a Budget, and reports a policy that fails as a Failure.
 package policy
 
 import (
