@@ -364,6 +364,15 @@ func (c *Config) strings(v *yaml.Node, where, what string) []string {
 	return out
 }
 
+// Err is what LoadConfig found wrong, before rule ids are checked: nil, or a
+// *ConfigError.
+func (c *Config) Err() error {
+	if c == nil || len(c.problems) == 0 {
+		return nil
+	}
+	return &ConfigError{Path: c.Path, Err: errors.New("invalid configuration"), Problems: slices.Clone(c.problems)}
+}
+
 // CheckRules reports everything wrong with the configuration in one error:
 // what LoadConfig found, and the rule ids it names that are not rules (the
 // built-in ones and those of the policies in use, known only once the

@@ -143,6 +143,11 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		if !ok {
 			var err error
 			if set, err = lint.LoadPolicies(ctx, opts.NoBuiltinPolicies, dirs); err != nil {
+				if cerr := cfg.Err(); cerr != nil {
+					// The configuration's mistakes may be why (a misspelt
+					// directory): both are said.
+					err = fmt.Errorf("%w\n%w", cerr, err)
+				}
 				return IOError(err)
 			}
 			sets[key] = set
