@@ -181,7 +181,7 @@ func (c *Config) problem(n *yaml.Node, format string, args ...any) {
 	c.problems = append(c.problems, ConfigProblem{c.pos(n), fmt.Sprintf(format, args...)})
 }
 
-// kinds names a node's kind as the problems say it.
+// kindName names a node as the problems say it: its kind, or its value.
 func kindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:

@@ -113,6 +113,13 @@ func TestConfigNotYAML(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), ".gwc.yaml:3:5: not YAML: ") {
 		t.Errorf("%v", err)
 	}
+	c, err := ParseConfig(".gwc.yaml", []byte("rules: {}\nrules:\n  ? [a]\n  : error\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckRules(All()); err == nil || err.Error() != ".gwc.yaml:2:1: rules is given twice" {
+		t.Errorf("%v", err)
+	}
 	for _, src := range []string{"- a\n- b\n", "just text\n"} {
 		c, err := ParseConfig(".gwc.yaml", []byte(src))
 		if err != nil {

@@ -101,13 +101,11 @@ func (s *Set) Eval(ctx context.Context, input ast.Value) ([]Result, []Failure) {
 				Msg: fmt.Sprintf("%s not run: %s", plural(len(names), "policy", "policies"), stopped(ctx, b, names))})
 			break
 		}
-		qs := s.queries[p]
-		for i, q := range qs {
+		for set, q := range s.queries[p] {
 			if q == nil {
 				continue
 			}
-			deny := i == 0
-			rs, fs := s.evalSet(ctx, b, p, deny, q, input)
+			rs, fs := evalSet(ctx, b, p, set == 0, q, input)
 			out = append(out, rs...)
 			fails = append(fails, fs...)
 		}
@@ -115,7 +113,8 @@ func (s *Set) Eval(ctx context.Context, input ast.Value) ([]Result, []Failure) {
 	return out, fails
 }
 
-func (s *Set) evalSet(ctx context.Context, b Budget, p *Package, deny bool, q *rego.PreparedEvalQuery, input ast.Value) ([]Result, []Failure) {
+// evalSet evaluates p's deny (or warn) set.
+func evalSet(ctx context.Context, b Budget, p *Package, deny bool, q *rego.PreparedEvalQuery, input ast.Value) ([]Result, []Failure) {
 	set := "warn"
 	if deny {
 		set = "deny"
@@ -127,6 +126,9 @@ func (s *Set) evalSet(ctx context.Context, b Budget, p *Package, deny bool, q *r
 	// a finding: each is reported, once per place.
 	seen := map[string]bool{}
 	for _, e := range builtinErrs {
+		if e.Code == topdown.CancelErr {
+			continue // the budget, said below
+		}
 		f := failureAt(p, e.Location)
 		f.Msg = fmt.Sprintf("%s (a built-in failed, so the %s rule it is in found nothing there)", e.Message, set)
 		key := fmt.Sprintf("%s:%d:%d %s", f.File, f.Line, f.Col, e.Message)
