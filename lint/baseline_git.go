@@ -65,7 +65,8 @@ func OpenGitTree(ctx context.Context, root, ref string) (*GitTree, error) {
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return nil, fmt.Errorf("no commit %q in the git repository %s", ref, root)
+			// A CI checkout is often shallow, with the base branch unfetched.
+			return nil, fmt.Errorf("no commit %q in the git repository %s (in a shallow clone, fetch it first)", ref, root)
 		}
 		return nil, err
 	}

@@ -38,6 +38,11 @@ type LintOptions struct {
 	// leaves the embedded pack out.
 	Policies          []string
 	NoBuiltinPolicies bool
+	// Baseline is an earlier `gwc lint --format json` output; BaselineRef a
+	// git ref whose specs are linted as the baseline. Either leaves out the
+	// findings the baseline already had (lint.Baseline).
+	Baseline    string
+	BaselineRef string
 }
 
 // NewCmdLint returns the lint command.
@@ -56,11 +61,16 @@ Configuration comes from .gwc.yaml, found from each spec's directory upwards
 x-gwc-ignore: [RULE...] on any object of a spec silences those rules there and
 below.
 
+--baseline FILE (an earlier --format json output) or --baseline-ref REF (the
+specs as they are at a git ref, read with git) reports only the findings that
+are new relative to it, matched by a fingerprint that survives moved lines.
+
 Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 2 when a spec or the configuration cannot be read or the command line is wrong.`,
 		Example: `  gwc lint api.yaml
   gwc lint specs/*.yaml --format sarif > gwc.sarif
-  gwc lint api.yaml --format github --fail-on warning`,
+  gwc lint api.yaml --format github --fail-on warning
+  gwc lint api.yaml --baseline-ref origin/main`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Specs = args
@@ -72,6 +82,9 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 			}
 			if opts.Config != "" && opts.NoConfig {
 				return UsageErrorf("--config and --no-config cannot be used together")
+			}
+			if opts.Baseline != "" && opts.BaselineRef != "" {
+				return UsageErrorf("--baseline and --baseline-ref cannot be used together")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -85,6 +98,8 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 	cmd.Flags().BoolVar(&opts.NoConfig, "no-config", false, "use no configuration file")
 	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "directory of Rego policies to run too (repeatable)")
 	cmd.Flags().BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "leave out gwc's embedded policy pack")
+	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "report only findings not in this earlier --format json output")
+	cmd.Flags().StringVar(&opts.BaselineRef, "baseline-ref", "", "report only findings the specs did not have at this git ref")
 	return cmd
 }
 
@@ -108,6 +123,19 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		explicit = cfg
 	}
 	report := &format.Report{Files: opts.Specs, Version: version.Get().Version}
+	var base *lint.Baseline
+	if opts.Baseline != "" {
+		var err error
+		if base, err = lint.ReadBaseline(opts.Baseline); err != nil {
+			return IOError(fmt.Errorf("--baseline: %w", err))
+		}
+	}
+	var refs *refTrees
+	if opts.BaselineRef != "" {
+		refs = &refTrees{ref: opts.BaselineRef, trees: map[string]*lint.GitTree{}}
+		defer refs.close()
+		base = lint.NewBaseline(nil)
+	}
 	rules := map[string]*lint.Rule{}
 	for _, r := range lint.All() {
 		rules[r.ID] = r
@@ -148,11 +176,24 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 			continue
 		}
 		report.Diagnostics = append(report.Diagnostics, ds...)
+		if refs != nil {
+			old, err := refs.lint(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set})
+			if err != nil {
+				return IOError(err)
+			}
+			if old == nil {
+				fmt.Fprintf(opts.IO.ErrOut, "%s is not in %s: all its findings are new\n", spec, opts.BaselineRef)
+			}
+			base.Add(old)
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(rules)) {
 		report.Rules = append(report.Rules, rules[id])
 	}
 	report.Diagnostics.Sort()
+	if base != nil {
+		report.Diagnostics, report.Baselined = base.Filter(report.Diagnostics)
+	}
 	if err := format.Write(opts.IO.Out, opts.Format, report, styler(opts.IO)); err != nil {
 		return IOError(err)
 	}
@@ -187,4 +228,48 @@ func styler(ios *iostreams.IOStreams) format.Styler {
 	}
 	return format.Styler{Error: paint(color.FgRed, color.Bold), Warning: paint(color.FgYellow, color.Bold),
 		Note: paint(color.FgCyan), Faint: paint(color.FgHiBlack)}
+}
+
+// refTrees are the git trees --baseline-ref reads, one per repository the
+// specs are in.
+type refTrees struct {
+	ref   string
+	trees map[string]*lint.GitTree // by top level
+}
+
+// lint lints spec as it is at the ref; nil findings and no error mean the
+// spec is not there (so every finding of it is new).
+func (r *refTrees) lint(ctx context.Context, spec string, opts lint.Options) (diag.Diagnostics, error) {
+	root, err := lint.GitRoot(ctx, filepath.Dir(spec))
+	if err != nil {
+		return nil, fmt.Errorf("--baseline-ref %s: %w", r.ref, err)
+	}
+	tree, ok := r.trees[root]
+	if !ok {
+		if tree, err = lint.OpenGitTree(ctx, root, r.ref); err != nil {
+			return nil, fmt.Errorf("--baseline-ref: %w", err)
+		}
+		r.trees[root] = tree
+	}
+	if _, err := tree.ReadFile(spec); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("--baseline-ref %s: %w", r.ref, err)
+	}
+	opts.ReadFile = tree.ReadFile
+	ds, err := lint.Run(ctx, spec, opts)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline-ref %s: %s: %w", r.ref, spec, err)
+	}
+	if ds == nil {
+		ds = diag.Diagnostics{}
+	}
+	return ds, nil
+}
+
+func (r *refTrees) close() {
+	for _, t := range r.trees {
+		t.Close() //nolint:errcheck // a reader's exit status says nothing of what it read
+	}
 }
