@@ -111,6 +111,13 @@ func TestFingerprintParts(t *testing.T) {
 	e.Pos.File = "./specs//api.yaml"
 	same("an uncleaned path", e)
 	e = d
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Pos.File = filepath.Join(wd, "specs", "api.yaml")
+	same("an absolute path under the working directory", e)
+	e = d
 	e.Severity = diag.Warning
 	same("the severity", e)
 	e = d
