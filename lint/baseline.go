@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -109,43 +110,53 @@ func setPointers(ds diag.Diagnostics, doc *spec.Document) {
 }
 
 // pointerIndex is the JSON pointer of every node and key of a file, by
-// position.
+// position. Pointers are kept as a tree of tokens and joined only for the
+// findings that ask, since a large spec has hundreds of thousands of nodes.
 type pointerIndex struct {
-	nodes []placed // sorted by position; at one position, the innermost
+	nodes []placed // sorted by position; at one position, the innermost last
+	ptrs  []ptrStep
 }
 
 type placed struct {
 	line, col int32
-	ptr       string
+	ptr       int32 // index in ptrs; -1 for the root
+}
+
+// ptrStep is one reference token of a pointer below the pointer up.
+type ptrStep struct {
+	up  int32
+	tok string
 }
 
 func newPointerIndex(root *spec.Node) *pointerIndex {
-	var out []placed
+	ix := &pointerIndex{}
 	seen := map[*spec.Node]bool{}
 	// Nodes are visited parents first, so that at one position the last
 	// entry is the innermost; recursion depth is bounded by the parser's.
-	var walk func(n *spec.Node, ptr string)
-	walk = func(n *spec.Node, ptr string) {
+	var walk func(n *spec.Node, ptr int32)
+	walk = func(n *spec.Node, ptr int32) {
 		if n == nil || seen[n] { // an alias: named where it is first reached
 			return
 		}
 		seen[n] = true
-		out = append(out, placed{n.Line, n.Col, ptr})
+		ix.nodes = append(ix.nodes, placed{n.Line, n.Col, ptr})
 		for i, e := range n.Elems {
-			walk(e, ptr+"/"+fmt.Sprint(i))
+			ix.ptrs = append(ix.ptrs, ptrStep{ptr, strconv.Itoa(i)})
+			walk(e, int32(len(ix.ptrs)-1))
 		}
 		for _, p := range n.Pairs {
-			child := ptr + "/" + spec.EscapePointerToken(p.Key.Value)
-			out = append(out, placed{p.Key.Line, p.Key.Col, child})
+			ix.ptrs = append(ix.ptrs, ptrStep{ptr, p.Key.Value})
+			child := int32(len(ix.ptrs) - 1)
+			ix.nodes = append(ix.nodes, placed{p.Key.Line, p.Key.Col, child})
 			walk(p.Value, child)
 		}
 	}
-	walk(root, "")
+	walk(root, -1)
 	// A stable sort keeps the visiting order among entries at one position.
-	slices.SortStableFunc(out, func(a, b placed) int {
+	slices.SortStableFunc(ix.nodes, func(a, b placed) int {
 		return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col))
 	})
-	return &pointerIndex{nodes: out}
+	return ix
 }
 
 // at returns the pointer of the innermost node at line:col, else of the
@@ -158,7 +169,12 @@ func (ix *pointerIndex) at(line, col int32) string {
 	if i == 0 {
 		return ""
 	}
-	return ix.nodes[i-1].ptr
+	var toks []string
+	for p := ix.nodes[i-1].ptr; p >= 0; p = ix.ptrs[p].up {
+		toks = append(toks, ix.ptrs[p].tok)
+	}
+	slices.Reverse(toks)
+	return spec.Pointer(toks...)
 }
 
 // Baseline is the findings a spec already had: its fingerprints, each with
