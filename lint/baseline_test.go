@@ -292,3 +292,30 @@ func TestGitTree(t *testing.T) {
 }
 
 func matches(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestExampleMessageStable: an example that breaks its schema in several
+// properties is reported with the same message every run (the first by
+// instance location), or its fingerprint would change from run to run.
+func TestExampleMessageStable(t *testing.T) {
+	spec := `openapi: 3.1.0
+info: {title: t, version: "1"}
+paths:
+  /a:
+    post:
+      operationId: a
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties: {h: {type: integer}, g: {type: integer}, f: {type: integer}, e: {type: integer}, d: {type: integer}, c: {type: integer}, b: {type: integer}, a: {type: integer}}
+            example: {h: x, g: x, f: x, e: x, d: x, c: x, b: x, a: x}
+      responses: {"200": {description: ok}}
+`
+	for range 20 {
+		d := only(t, lintText(t, spec), "gwc-example-schema")
+		if !strings.Contains(d.Message, "at /a: ") {
+			t.Fatalf("message %q: want the first property by name, /a", d.Message)
+		}
+	}
+}
