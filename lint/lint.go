@@ -54,7 +54,9 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 	if err != nil {
 		return nil, err
 	}
-	return filter(ds, doc, cfg), nil
+	ds = filter(ds, doc, cfg)
+	setPointers(ds, doc) // for Fingerprint (baseline.go)
+	return ds, nil
 }
 
 // CodeInternal marks a finding that is gwc failing, not the spec: a panic

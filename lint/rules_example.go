@@ -2,8 +2,10 @@ package lint
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -139,14 +141,20 @@ func validateSafe(s *jsonschema.Schema, v any) (err error) {
 var printer = message.NewPrinter(language.English)
 
 // firstCause is the deepest first error of a santhosh error tree, as
-// "at /pointer: message".
+// "at /pointer: message". First is by instance location, then schema
+// location: santhosh orders the causes of an object's properties as a Go map
+// does, at random, and the message must not change from run to run (a
+// baseline matches findings by it).
 func firstCause(err error) string {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return err.Error()
 	}
 	for len(ve.Causes) > 0 {
-		ve = ve.Causes[0]
+		ve = slices.MinFunc(ve.Causes, func(a, b *jsonschema.ValidationError) int {
+			return cmp.Or(slices.Compare(a.InstanceLocation, b.InstanceLocation), cmp.Compare(a.SchemaURL, b.SchemaURL),
+				cmp.Compare(a.ErrorKind.LocalizedString(printer), b.ErrorKind.LocalizedString(printer)))
+		})
 	}
 	msg := ve.ErrorKind.LocalizedString(printer)
 	if ptr := "/" + strings.Join(ve.InstanceLocation, "/"); ptr != "/" {

@@ -28,6 +28,9 @@ type Report struct {
 	Rules []*lint.Rule
 	// Version is gwc's version.
 	Version string
+	// Baselined is how many findings were left out as known to the baseline
+	// (gwc lint --baseline): Diagnostics and the summary are the new ones.
+	Baselined int
 }
 
 // Styler colours text output; the zero value adds none.
@@ -79,6 +82,9 @@ func Text(w io.Writer, r *Report, st Styler) error {
 		}
 	}
 	fmt.Fprintf(&b, "%s\n", Summary(r))
+	if r.Baselined > 0 {
+		fmt.Fprintf(&b, "%s in the baseline not shown\n", plural(r.Baselined, "finding"))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -146,6 +152,9 @@ type jsonDiagnostic struct {
 	Pointer  string        `json:"pointer,omitempty"`
 	Help     string        `json:"help,omitempty"`
 	Related  []jsonRelated `json:"related,omitempty"`
+
+	// Fingerprint is lint.Fingerprint: what --baseline matches findings by.
+	Fingerprint string `json:"fingerprint"`
 }
 
 type jsonRelated struct {
@@ -159,6 +168,9 @@ type jsonSummary struct {
 	Errors   int `json:"errors"`
 	Warnings int `json:"warnings"`
 	Notes    int `json:"notes"`
+
+	// Baselined is Report.Baselined.
+	Baselined int `json:"baselined,omitempty"`
 }
 
 // JSON writes the report as one JSON document (docs/lint-output.md).
@@ -169,7 +181,7 @@ func JSON(w io.Writer, r *Report) error {
 	}
 	for _, d := range r.Diagnostics {
 		jd := jsonDiagnostic{File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Severity: d.Severity.String(),
-			Rule: d.Code, Message: d.Message, Pointer: d.Pointer}
+			Rule: d.Code, Message: d.Message, Pointer: d.Pointer, Fingerprint: lint.Fingerprint(d)}
 		if rule := lint.ByID(d.Code); rule != nil {
 			jd.Help = rule.HelpURI()
 		}
@@ -179,6 +191,7 @@ func JSON(w io.Writer, r *Report) error {
 		out.Diagnostics = append(out.Diagnostics, jd)
 	}
 	out.Summary.Errors, out.Summary.Warnings, out.Summary.Notes = counts(r.Diagnostics)
+	out.Summary.Baselined = r.Baselined
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

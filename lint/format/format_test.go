@@ -100,3 +100,62 @@ func TestURI(t *testing.T) {
 		t.Errorf("uri: %q", got)
 	}
 }
+
+// TestFingerprints checks that JSON and SARIF carry every finding's
+// lint.Fingerprint, and that a JSON output reads back as a baseline that
+// knows all of its findings.
+func TestFingerprints(t *testing.T) {
+	r := report(t)
+	var js, sarif bytes.Buffer
+	if err := JSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := SARIF(&sarif, r); err != nil {
+		t.Fatal(err)
+	}
+	var out jsonReport
+	if err := json.Unmarshal(js.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(sarif.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range r.Diagnostics {
+		want := lint.Fingerprint(d)
+		if got := out.Diagnostics[i].Fingerprint; got != want {
+			t.Errorf("JSON diagnostics[%d].fingerprint = %q, want %q", i, got, want)
+		}
+		if got := log.Runs[0].Results[i].PartialFingerprints[lint.FingerprintKey]; got != want {
+			t.Errorf("SARIF results[%d].partialFingerprints = %q, want %q", i, got, want)
+		}
+	}
+	base, err := lint.ParseBaseline("out.json", js.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh, known := base.Filter(r.Diagnostics); len(fresh) != 0 || known != len(r.Diagnostics) {
+		t.Errorf("the JSON output as a baseline: %d new, %d known; want 0 and %d", len(fresh), known, len(r.Diagnostics))
+	}
+}
+
+func TestTextBaselined(t *testing.T) {
+	r := report(t)
+	r.Diagnostics, r.Baselined = r.Diagnostics[:1], len(r.Diagnostics)-1
+	var b bytes.Buffer
+	if err := Text(&b, r, Styler{}); err != nil {
+		t.Fatal(err)
+	}
+	want := plural(r.Baselined, "finding") + " in the baseline not shown\n"
+	if !bytes.HasSuffix(b.Bytes(), []byte(want)) {
+		t.Errorf("text output ends %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	r.Baselined = 0
+	if err := Text(&b, r, Styler{}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b.Bytes(), []byte("baseline")) {
+		t.Errorf("without a baseline the text names one:\n%s", b.String())
+	}
+}

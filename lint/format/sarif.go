@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/lint"
 )
 
 // SARIF 2.1.0 (https://docs.oasis-open.org/sarif/sarif/v2.1.0/), the subset
@@ -67,6 +68,10 @@ type sarifResult struct {
 	Message          sarifText              `json:"message"`
 	Locations        []sarifLocation        `json:"locations"`
 	RelatedLocations []sarifRelatedLocation `json:"relatedLocations,omitempty"`
+
+	// PartialFingerprints holds lint.Fingerprint under lint.FingerprintKey,
+	// so that code scanning tracks a finding across moved lines.
+	PartialFingerprints map[string]string `json:"partialFingerprints,omitempty"`
 }
 
 type sarifLocation struct {
@@ -127,6 +132,7 @@ func SARIF(w io.Writer, r *Report) error {
 	for _, d := range r.Diagnostics {
 		res := sarifResult{RuleID: d.Code, Level: level(d.Severity), Message: sarifText{d.Message},
 			Locations: []sarifLocation{{PhysicalLocation: physical(d.Pos)}}}
+		res.PartialFingerprints = map[string]string{lint.FingerprintKey: lint.Fingerprint(d)}
 		if i, ok := index[d.Code]; ok {
 			res.RuleIndex = &i
 		}

@@ -43,6 +43,11 @@ type LintOptions struct {
 	// PolicyMemory is the heap growth policies may cause, in MiB.
 	PolicyTimeout time.Duration
 	PolicyMemory  uint64
+	// Baseline is an earlier `gwc lint --format json` output; BaselineRef a
+	// git ref whose specs are linted as the baseline. Either leaves out the
+	// findings the baseline already had (lint.Baseline).
+	Baseline    string
+	BaselineRef string
 }
 
 // NewCmdLint returns the lint command.
@@ -66,11 +71,16 @@ call built-ins that reach the network, files, environment, a random source or
 the clock, and run under a budget per spec (--policy-timeout, --policy-memory);
 a policy that fails or runs out is an error finding at its Rego file.
 
+--baseline FILE (an earlier --format json output) or --baseline-ref REF (the
+specs as they are at a git ref, read with git) reports only the findings that
+are new relative to it, matched by a fingerprint that survives moved lines.
+
 Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 2 when a spec or the configuration cannot be read or the command line is wrong.`,
 		Example: `  gwc lint api.yaml
   gwc lint specs/*.yaml --format sarif > gwc.sarif
-  gwc lint api.yaml --format github --fail-on warning`,
+  gwc lint api.yaml --format github --fail-on warning
+  gwc lint api.yaml --baseline-ref origin/main`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Specs = args
@@ -86,6 +96,9 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 			if opts.PolicyTimeout < 0 || opts.PolicyMemory == 0 {
 				return UsageErrorf("--policy-timeout and --policy-memory must be more than 0")
 			}
+			if opts.Baseline != "" && opts.BaselineRef != "" {
+				return UsageErrorf("--baseline and --baseline-ref cannot be used together")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -100,6 +113,8 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 	cmd.Flags().BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "leave out gwc's embedded policy pack")
 	cmd.Flags().DurationVar(&opts.PolicyTimeout, "policy-timeout", 0, "time the policies may take per spec (default: .gwc.yaml's policy-timeout, else 5s)")
 	cmd.Flags().Uint64Var(&opts.PolicyMemory, "policy-memory", policy.DefaultMemory>>20, "MiB the heap may grow while the policies run, per spec")
+	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "report only findings not in this earlier --format json output")
+	cmd.Flags().StringVar(&opts.BaselineRef, "baseline-ref", "", "report only findings the specs did not have at this git ref")
 	return cmd
 }
 
@@ -123,6 +138,19 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		explicit = cfg
 	}
 	report := &format.Report{Files: opts.Specs, Version: version.Get().Version}
+	var base *lint.Baseline
+	if opts.Baseline != "" {
+		var err error
+		if base, err = lint.ReadBaseline(opts.Baseline); err != nil {
+			return IOError(fmt.Errorf("--baseline: %w", err))
+		}
+	}
+	var refs *refTrees
+	if opts.BaselineRef != "" {
+		refs = &refTrees{ref: opts.BaselineRef, trees: map[string]*lint.GitTree{}}
+		defer refs.close()
+		base = lint.NewBaseline(nil)
+	}
 	rules := map[string]*lint.Rule{}
 	for _, r := range lint.All() {
 		rules[r.ID] = r
@@ -179,11 +207,24 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 			continue
 		}
 		report.Diagnostics = append(report.Diagnostics, ds...)
+		if refs != nil {
+			old, err := refs.lint(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set})
+			if err != nil {
+				return IOError(err)
+			}
+			if old == nil {
+				fmt.Fprintf(opts.IO.ErrOut, "%s is not in %s: all its findings are new\n", spec, opts.BaselineRef)
+			}
+			base.Add(old)
+		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(rules)) {
 		report.Rules = append(report.Rules, rules[id])
 	}
 	report.Diagnostics.Sort()
+	if base != nil {
+		report.Diagnostics, report.Baselined = base.Filter(report.Diagnostics)
+	}
 	if err := format.Write(opts.IO.Out, opts.Format, report, styler(opts.IO)); err != nil {
 		return IOError(err)
 	}
@@ -218,4 +259,48 @@ func styler(ios *iostreams.IOStreams) format.Styler {
 	}
 	return format.Styler{Error: paint(color.FgRed, color.Bold), Warning: paint(color.FgYellow, color.Bold),
 		Note: paint(color.FgCyan), Faint: paint(color.FgHiBlack)}
+}
+
+// refTrees are the git trees --baseline-ref reads, one per repository the
+// specs are in.
+type refTrees struct {
+	ref   string
+	trees map[string]*lint.GitTree // by top level
+}
+
+// lint lints spec as it is at the ref; nil findings and no error mean the
+// spec is not there (so every finding of it is new).
+func (r *refTrees) lint(ctx context.Context, spec string, opts lint.Options) (diag.Diagnostics, error) {
+	root, err := lint.GitRoot(ctx, filepath.Dir(spec))
+	if err != nil {
+		return nil, fmt.Errorf("--baseline-ref %s: %w", r.ref, err)
+	}
+	tree, ok := r.trees[root]
+	if !ok {
+		if tree, err = lint.OpenGitTree(ctx, root, r.ref); err != nil {
+			return nil, fmt.Errorf("--baseline-ref: %w", err)
+		}
+		r.trees[root] = tree
+	}
+	if _, err := tree.ReadFile(spec); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("--baseline-ref %s: %w", r.ref, err)
+	}
+	opts.ReadFile = tree.ReadFile
+	ds, err := lint.Run(ctx, spec, opts)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline-ref %s: %s: %w", r.ref, spec, err)
+	}
+	if ds == nil {
+		ds = diag.Diagnostics{}
+	}
+	return ds, nil
+}
+
+func (r *refTrees) close() {
+	for _, t := range r.trees {
+		t.Close() //nolint:errcheck // a reader's exit status says nothing of what it read
+	}
 }
