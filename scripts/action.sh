@@ -43,7 +43,7 @@ summary() {
 # fail reports a problem of the step itself as an annotation and in the
 # summary; the caller decides the exit code.
 fail() {
-	printf '::error title=gwc::%s\n' "$(printf '%s' "$1" | sed 's/%/%25/g' | tr '\n' ' ')"
+	printf '::error title=gwc::%s\n' "$(printf '%s' "$1" | sed 's/%/%25/g' | tr '\r\n' '  ')"
 	printf '> [!CAUTION]\n> %s\n\n' "$(printf '%s' "$1" | html_escape | tr '\n' ' ')" | summary
 }
 

@@ -14,8 +14,10 @@
 # What comes from where:
 #   sarif-2.1.0.json  SARIF 2.1.0, as Microsoft's SARIF SDK ships it (JSON
 #                     Schema 2020-12), in the npm package
-#                     @microsoft/sarif-multitool-linux (MIT); only this file
-#                     is kept.
+#                     @microsoft/sarif-multitool-linux (MIT): a 44 MB
+#                     package (the multitool's binary), of which only this
+#                     file is kept. The npm packages with a smaller copy
+#                     (@microsoft/jest-sarif) have a draft of 2.1.0.
 # GitLab publishes its code quality schema, and the JUnit XSDs live in
 # Jenkins' and Ant's sources, in none of the registries this project's
 # machines reach (Go module proxy, npm, Debian): the tests check those two
