@@ -18,10 +18,9 @@
 #                     package (the multitool's binary), of which only this
 #                     file is kept. The npm packages with a smaller copy
 #                     (@microsoft/jest-sarif) have a draft of 2.1.0.
-# GitLab publishes its code quality schema, and the JUnit XSDs live in
-# Jenkins' and Ant's sources, in none of the registries this project's
-# machines reach (Go module proxy, npm, Debian): the tests check those two
-# formats' structure instead.
+# No package in the registries this project's machines reach (Go module
+# proxy, npm, Debian) ships GitLab's code quality schema or a JUnit XSD
+# (Jenkins', Ant's): the tests check those two formats' structure instead.
 set -euo pipefail
 
 dir=${GWC_SCHEMA_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gwc/schemas}
