@@ -109,5 +109,6 @@ step "gofmt" gofmt_check
 step "go vet" go vet ./...
 step "runtime import rule" runtime_imports
 step "stdio rule" stdio_rule
+if scripts/fetch-schemas.sh >/dev/null; then export GWC_REQUIRE_SCHEMAS=1; fi # published report schemas, docs/ci.md
 step "go test" go_test
 step "policy tests" go run ./cmd/gwc policy test policies/

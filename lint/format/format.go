@@ -1,5 +1,6 @@
 // Package format writes lint findings as text, JSON, SARIF 2.1.0, GitHub
-// Actions workflow commands or JUnit XML. Every format gets the same sorted
+// Actions workflow commands, JUnit XML, a GitLab code quality report or a
+// markdown summary. Every format gets the same sorted
 // findings; positions are 1-based lines and columns (columns in characters).
 package format
 
@@ -16,7 +17,7 @@ import (
 )
 
 // Names lists the formats, for flags and messages.
-var Names = []string{"text", "json", "sarif", "github", "junit"}
+var Names = []string{"text", "json", "sarif", "github", "junit", "gitlab", "markdown"}
 
 // Report is what a lint run found.
 type Report struct {
@@ -58,6 +59,10 @@ func Write(w io.Writer, name string, r *Report, st Styler) error {
 		return GitHub(w, r)
 	case "junit":
 		return JUnit(w, r)
+	case "gitlab":
+		return GitLab(w, r)
+	case "markdown":
+		return Markdown(w, r)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", name, strings.Join(Names, ", "))
 }
