@@ -109,7 +109,7 @@ func TestSARIFMatchesPublishedSchema(t *testing.T) {
 // severity one of GitLab's five; fingerprints unique; paths relative.
 func TestGitLabStructure(t *testing.T) {
 	severities := map[string]bool{"info": true, "minor": true, "major": true, "critical": true, "blocker": true}
-	hexRe := regexp.MustCompile(`^[0-9a-f]{64}$`)
+	hexRe := regexp.MustCompile(`^[0-9a-f]{32}$`) // lint.Fingerprint: 128 bits
 	for name, r := range reports(t) {
 		out := render(t, "gitlab", r)
 		dec := json.NewDecoder(bytes.NewReader(out))

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/lint"
 )
 
 // GitLab's code quality report (docs/ci.md): a JSON array of issues, each
@@ -50,18 +51,10 @@ func gitlabSeverity(s diag.Severity) string {
 	return "info"
 }
 
-// gitlabFingerprint identifies a finding across runs: the rule, the file, the
-// message and the JSON pointer, without the line, so that a finding moved by
-// an edit above it is still the same finding. It is the one place to change
-// for a better fingerprint.
-func gitlabFingerprint(d diag.Diagnostic) string {
-	h := sha256.New()
-	for _, part := range []string{d.Code, gitlabPath(d.Pos.File), d.Message, d.Pointer} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
+// gitlabFingerprint identifies a finding across runs: lint.Fingerprint,
+// what --baseline matches by, which survives lines moved by an edit above
+// the finding.
+func gitlabFingerprint(d diag.Diagnostic) string { return lint.Fingerprint(d) }
 
 // gitlabPath is a file as GitLab wants it: relative, with forward slashes.
 func gitlabPath(file string) string {
@@ -84,7 +77,7 @@ func GitLab(w io.Writer, r *Report) error {
 		if n := seen[fp]; n > 0 {
 			seen[fp] = n + 1
 			sum := sha256.Sum256([]byte(fp + "\x00" + strconv.Itoa(n)))
-			fp = hex.EncodeToString(sum[:])
+			fp = hex.EncodeToString(sum[:16]) // as long as lint.Fingerprint
 		} else {
 			seen[fp] = 1
 		}
