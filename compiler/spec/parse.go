@@ -35,7 +35,11 @@ func Parse(path string, data []byte) (*File, diag.Diagnostics) {
 	p := &converter{file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		f.Root = p.convert(doc.Content[0])
-		p.checkExpansion(f.Root)
+		if p.checkExpansion(f.Root) {
+			// Nothing may read a tree that big: the file is refused whole,
+			// as if it did not parse.
+			f.Root, f.OverLimit = nil, true
+		}
 	} else {
 		f.Root = &Node{Kind: Null, File: f, Line: 1, Col: 1}
 	}
@@ -66,15 +70,15 @@ func (e expansion) add(o expansion) expansion {
 func (e expansion) over() bool { return e.values > MaxExpandedValues || e.bytes > MaxExpandedBytes }
 
 // checkExpansion reports a document whose aliases expand it beyond the
-// bounds, at the alias that stands for the most.
-func (p *converter) checkExpansion(root *Node) {
+// bounds, at the alias that stands for the most, and says whether it did.
+func (p *converter) checkExpansion(root *Node) bool {
 	if len(p.aliases) == 0 {
-		return
+		return false
 	}
 	sizes := map[*Node]expansion{}
 	total := expandedSize(root, sizes)
 	if !total.over() {
-		return
+		return false
 	}
 	byValues := total.values > MaxExpandedValues
 	weight := func(a aliasUse) int64 {
@@ -104,6 +108,7 @@ func (p *converter) checkExpansion(root *Node) {
 	p.diags.Errorf(p.pos(worst.alias), CodeSyntax,
 		"YAML aliases expand the document to more than %s (*%s stands for %s); write the repeated part once and refer to it with $ref",
 		bound, worst.alias.Value, alone)
+	return true
 }
 
 // expandedSize is what n stands for, with every shared node counted where
