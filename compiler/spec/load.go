@@ -140,7 +140,7 @@ func (l *Loader) load(ctx context.Context, entry string, data []byte, files *fil
 	doc.Files = []*File{root.file}
 	if root.file.Root == nil {
 		doc.Refused = root.file.OverLimit
-		return doc, ds, nil
+		return doc, ds, ctx.Err()
 	}
 	doc.Root = root.file.Root
 	ds = append(ds, checkVersion(doc)...)
@@ -234,7 +234,7 @@ type resolver struct {
 }
 
 func (r *resolver) addParsed(p string, data []byte) *fileEntry {
-	f, ds := Parse(p, data)
+	f, ds := parse(r.ctx, p, data)
 	f.Name = r.name(p)
 	e := &fileEntry{file: f, diags: ds, ready: make(chan struct{}), reported: true}
 	close(e.ready)
@@ -259,7 +259,8 @@ func (r *resolver) prefetch(f *File) {
 		r.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
 	}
 	var refs []string
-	collectRefs(f.Root, &refs, map[*Node]bool{})
+	c := refCollector{ctx: r.ctx, seen: map[*Node]bool{}}
+	c.collect(f.Root, &refs)
 	dir := filepath.Dir(f.Path)
 	for _, ref := range refs {
 		p, _, err := splitRef(dir, ref)
@@ -270,14 +271,24 @@ func (r *resolver) prefetch(f *File) {
 	}
 }
 
-// collectRefs gathers the external `$ref`s below n. YAML aliases make the
-// tree a graph whose paths can be exponentially many, so nodes are visited
-// once.
-func collectRefs(n *Node, out *[]string, seen map[*Node]bool) {
-	if seen[n] {
+// refCollector gathers the external `$ref`s below a node. YAML aliases make
+// the tree a graph whose paths can be exponentially many, so nodes are
+// visited once. It gives up when ctx is done.
+type refCollector struct {
+	ctx     context.Context
+	seen    map[*Node]bool
+	stopped bool
+}
+
+func (c *refCollector) collect(n *Node, out *[]string) {
+	if c.seen[n] || c.stopped {
 		return
 	}
-	seen[n] = true
+	c.seen[n] = true
+	if len(c.seen)%4096 == 0 && c.ctx.Err() != nil {
+		c.stopped = true
+		return
+	}
 	switch n.Kind {
 	case Object:
 		for _, p := range n.Pairs {
@@ -285,11 +296,11 @@ func collectRefs(n *Node, out *[]string, seen map[*Node]bool) {
 				*out = append(*out, p.Value.Value)
 				continue
 			}
-			collectRefs(p.Value, out, seen)
+			c.collect(p.Value, out)
 		}
 	case Array:
 		for _, e := range n.Elems {
-			collectRefs(e, out, seen)
+			c.collect(e, out)
 		}
 	}
 }
@@ -330,9 +341,9 @@ func (r *resolver) parse(p string) (*File, diag.Diagnostics, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f, ds := Parse(p, data)
+	f, ds := parse(r.ctx, p, data)
 	f.Name = r.name(p)
-	return f, ds, nil
+	return f, ds, r.ctx.Err()
 }
 
 // splitRef splits a `$ref` value into the file it names (resolved against

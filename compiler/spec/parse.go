@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -20,6 +21,12 @@ import (
 // diagnostics positioned in the file; the tree is nil when the file could not
 // be parsed at all.
 func Parse(path string, data []byte) (*File, diag.Diagnostics) {
+	return parse(context.Background(), path, data)
+}
+
+// parse is Parse, giving up (with a nil tree and no diagnostics) when ctx is
+// done while the tree is built.
+func parse(ctx context.Context, path string, data []byte) (*File, diag.Diagnostics) {
 	f := &File{Path: path, Data: data}
 	var ds diag.Diagnostics
 	if !utf8.Valid(data) {
@@ -27,14 +34,21 @@ func Parse(path string, data []byte) (*File, diag.Diagnostics) {
 		ds.Errorf(diag.Pos{File: path, Line: line, Col: col}, CodeSyntax, "file is not valid UTF-8")
 		return f, ds
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := unmarshal(ctx, data)
+	if ctx.Err() != nil {
+		return f, nil
+	}
+	if err != nil {
 		ds = append(ds, syntaxDiagnostic(path, data, err))
 		return f, ds
 	}
-	p := &converter{file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
+	p := &converter{ctx: ctx, file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		f.Root = p.convert(doc.Content[0])
+		if p.stopped {
+			f.Root = nil
+			return f, nil
+		}
 		if p.checkExpansion(f.Root) {
 			// Nothing may read a tree that big: the file is refused whole,
 			// as if it did not parse.
@@ -44,6 +58,33 @@ func Parse(path string, data []byte) (*File, diag.Diagnostics) {
 		f.Root = &Node{Kind: Null, File: f, Line: 1, Col: 1}
 	}
 	return f, append(ds, p.diags...)
+}
+
+// unmarshal parses data as YAML. The parser cannot be interrupted, and a
+// file of the largest size allowed takes it seconds: when ctx can be
+// cancelled it parses in a goroutine, left to finish alone (its work is
+// bounded by the file's size) if ctx is done first.
+func unmarshal(ctx context.Context, data []byte) (*yaml.Node, error) {
+	if ctx.Done() == nil {
+		var doc yaml.Node
+		return &doc, yaml.Unmarshal(data, &doc)
+	}
+	type result struct {
+		doc *yaml.Node
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var doc yaml.Node
+		err := yaml.Unmarshal(data, &doc)
+		done <- result{&doc, err}
+	}()
+	select {
+	case r := <-done:
+		return r.doc, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // MaxExpandedValues and MaxExpandedBytes bound a document once its YAML
@@ -136,9 +177,12 @@ const (
 )
 
 type converter struct {
-	file *File
-	done map[*yaml.Node]*Node // anchors already converted, so aliases share them
-	busy map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
+	ctx     context.Context
+	nodes   int  // converted, to look at ctx now and then
+	stopped bool // ctx is done: the rest is converted to nulls
+	file    *File
+	done    map[*yaml.Node]*Node // anchors already converted, so aliases share them
+	busy    map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
 	// aliases are the aliases met, with the node each stands for.
 	aliases []aliasUse
 	diags   diag.Diagnostics
@@ -154,6 +198,12 @@ func (p *converter) pos(y *yaml.Node) diag.Pos {
 }
 
 func (p *converter) convert(y *yaml.Node) *Node {
+	if p.nodes++; p.nodes%4096 == 0 && p.ctx.Err() != nil {
+		p.stopped = true
+	}
+	if p.stopped {
+		return &Node{Kind: Null, File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
+	}
 	if y.Kind == yaml.AliasNode {
 		target := y.Alias
 		if target == nil {
