@@ -203,10 +203,10 @@ func nonStandardRefs(doc *spec.Document) diag.Diagnostics {
 
 // resolveStage builds the Model (resolve.go).
 func resolveStage(s *state) error {
-	m, ds := resolve(s.doc)
+	m, ds := resolve(s.ctx, s.doc)
 	s.model = m
 	s.ds = append(s.ds, ds...)
-	return nil
+	return s.ctx.Err()
 }
 
 // planStage builds the bundle from the Model and stamps the build time from
