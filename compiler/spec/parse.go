@@ -76,8 +76,16 @@ func unmarshal(ctx context.Context, data []byte) (*yaml.Node, error) {
 	done := make(chan result, 1)
 	go func() {
 		var doc yaml.Node
-		err := yaml.Unmarshal(data, &doc)
-		done <- result{&doc, err}
+		var err error
+		defer func() {
+			// A panic here would end the process, out of reach of the
+			// caller's recover: it becomes the parse's error.
+			if v := recover(); v != nil {
+				err = fmt.Errorf("the YAML parser failed on this file (%v); please report it with the file", v)
+			}
+			done <- result{&doc, err}
+		}()
+		err = yaml.Unmarshal(data, &doc)
 	}()
 	select {
 	case r := <-done:
