@@ -35,6 +35,9 @@ type Options struct {
 	Spec string
 	// ReadFile reads spec files; nil reads the file system.
 	ReadFile func(path string) ([]byte, error)
+	// Root is the folder whose tree the spec's files must be in; "" means
+	// the entry file's folder (spec.Loader.Root).
+	Root string
 	// Lint adds the findings only `gwc lint` reports: what gwc accepts but
 	// other OpenAPI tools do not, such as Redocly-style references.
 	Lint bool
@@ -49,6 +52,7 @@ type Options struct {
 // state is what the stages hand on: each reads what the stages before it
 // made and adds its own part, and its diagnostics to ds.
 type state struct {
+	ctx     context.Context
 	opts    Options
 	ds      diag.Diagnostics
 	doc     *spec.Document // load
@@ -80,8 +84,12 @@ var stages = []stage{
 // error) or when stop, asked after each stage, says so. The diagnostics are
 // sorted. A stage's error is returned with no state.
 func run(ctx context.Context, opts Options, last string, stop func(*state) bool) (*state, diag.Diagnostics, error) {
-	s := &state{opts: opts}
+	s := &state{ctx: ctx, opts: opts}
 	for _, st := range stages {
+		if err := ctx.Err(); err != nil {
+			s.ds.Sort()
+			return nil, s.ds, err
+		}
 		if err := st.run(s); err != nil {
 			s.ds.Sort()
 			return nil, s.ds, err
@@ -103,6 +111,7 @@ func atErrors(s *state) bool { return s.ds.HasErrors() }
 // error, a missing file) leave those references unresolved, and everything
 // else can still be checked; only an entry file that did not parse stops
 // the run.
+// A spec refused for passing a limit of the loader has no Root either.
 func withoutDocument(s *state) bool { return s.doc == nil || s.doc.Root == nil }
 
 // Check loads the spec, validates the extension and resolves every operation's
@@ -162,8 +171,8 @@ func Build(ctx context.Context, opts Options) (*Encoded, diag.Diagnostics, error
 
 // loadStage reads and parses the spec and the files it references.
 func loadStage(s *state) error {
-	loader := &spec.Loader{ReadFile: s.opts.ReadFile}
-	doc, ds, err := loader.Load(s.opts.Spec)
+	loader := &spec.Loader{ReadFile: s.opts.ReadFile, Root: s.opts.Root}
+	doc, ds, err := loader.LoadContext(s.ctx, s.opts.Spec)
 	if err != nil {
 		return err
 	}
@@ -194,10 +203,10 @@ func nonStandardRefs(doc *spec.Document) diag.Diagnostics {
 
 // resolveStage builds the Model (resolve.go).
 func resolveStage(s *state) error {
-	m, ds := resolve(s.doc)
+	m, ds := resolve(s.ctx, s.doc)
 	s.model = m
 	s.ds = append(s.ds, ds...)
-	return nil
+	return s.ctx.Err()
 }
 
 // planStage builds the bundle from the Model and stamps the build time from

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -43,8 +44,9 @@ type operation struct {
 // methodOrder is OpenAPI's order of operations in a path item.
 var methodOrder = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
-// resolve builds the Model from a loaded document.
-func resolve(doc *spec.Document) (*Model, diag.Diagnostics) {
+// resolve builds the Model from a loaded document. It stops between path
+// items when ctx is done (the caller returns ctx's error).
+func resolve(ctx context.Context, doc *spec.Document) (*Model, diag.Diagnostics) {
 	var ds diag.Diagnostics
 	root := doc.Root
 	m := &Model{Doc: doc, Schemes: map[string]*bundle.SecurityScheme{}, lowerer: lower.New(doc)}
@@ -74,6 +76,9 @@ func resolve(doc *spec.Document) (*Model, diag.Diagnostics) {
 	paths := root.Get("paths").Deref()
 	if paths != nil && paths.Kind == spec.Object {
 		for _, pp := range paths.Pairs {
+			if ctx.Err() != nil {
+				break
+			}
 			if strings.HasPrefix(pp.Key.Value, "x-") {
 				continue
 			}

@@ -28,6 +28,9 @@ type Options struct {
 	Rules []*Rule
 	// ReadFile reads spec files; nil reads the file system.
 	ReadFile func(path string) ([]byte, error)
+	// Root is the folder whose tree the spec's files must be in; "" means
+	// the spec's folder.
+	Root string
 	// Policies are run over every spec that compiles; nil runs none.
 	Policies *policy.Set
 }
@@ -69,7 +72,9 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 			ds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while checking this spec (%v); please report it with the spec", r)
 		}
 	}()
-	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: opts.ReadFile})
+	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: opts.ReadFile, Root: opts.Root})
+	// A spec refused for passing a limit of the loader (a.Doc.Refused) has
+	// no Root: the findings say why, and nothing else reads it.
 	if err != nil || a.Doc == nil || a.Doc.Root == nil {
 		if a != nil {
 			doc = a.Doc
@@ -85,7 +90,11 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 		}
 		ds = append(ds, pds...)
 	}
-	return a.Doc, append(ds, runRules(a.Doc, rules)...), nil
+	if err := ctx.Err(); err != nil {
+		return a.Doc, ds, err
+	}
+	ds = append(ds, runRules(a.Doc, rules)...)
+	return a.Doc, ds, ctx.Err()
 }
 
 // runRules runs the lint rules over doc, concurrently: each reads the loaded

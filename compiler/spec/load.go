@@ -1,11 +1,11 @@
 package spec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -26,6 +26,10 @@ type Document struct {
 	Files []*File
 	// OpenAPI is the document's `openapi` version string.
 	OpenAPI string
+	// Refused is set when a file of the spec passed one of the loader's
+	// limits (a diagnostic says which, where): Root is then nil, and no
+	// stage may go on with the spec.
+	Refused bool
 	// NonStandardRefs lists `$ref`s found where OpenAPI allows none (whole
 	// operations, descriptions, `properties` maps: Redocly-style trees). The
 	// loader resolves them like any other so such trees load; lint warns.
@@ -47,48 +51,84 @@ func (d *Document) FileByPath(p string) *File {
 	return nil
 }
 
-// Loader loads documents. Its zero value reads from the operating system.
+// Loader loads documents. Its zero value reads from the operating system,
+// within the spec's folder and the default limits.
+//
+// A spec may come from anyone (gwc lint runs on pull requests), so the
+// loader reads only regular files below Root, each of at most MaxFileBytes
+// and all of them together at most MaxTotalBytes; it never fetches remote
+// references. A file passing a size limit, or whose YAML aliases expand past
+// MaxExpandedValues or MaxExpandedBytes, makes the whole spec refused
+// (Document.Refused): nothing of it is checked further.
 type Loader struct {
-	// ReadFile reads a file; nil means os.ReadFile.
+	// ReadFile reads a file; nil means the operating system, through an
+	// os.Root on Root. The limits and the confinement to Root apply to
+	// what it returns too.
 	ReadFile func(path string) ([]byte, error)
+	// Root is the folder whose tree files are read from; "" means the entry
+	// file's folder.
+	Root string
+	// MaxFileBytes and MaxTotalBytes are the size limits; 0 means
+	// DefaultMaxFileBytes and DefaultMaxTotalBytes.
+	MaxFileBytes, MaxTotalBytes int64
 }
 
 // Load reads the OpenAPI document at path and every file it references. The
-// error is for the entry file itself not being readable (an I/O problem);
-// everything wrong with the content is in the diagnostics.
+// error is for the entry file itself not being readable (an I/O problem, or
+// a refusal wrapping ErrRefused); everything wrong with the content is in
+// the diagnostics.
 func Load(path string) (*Document, diag.Diagnostics, error) {
 	return (&Loader{}).Load(path)
 }
 
 // Load is like the package-level Load.
 func (l *Loader) Load(entry string) (*Document, diag.Diagnostics, error) {
-	read := l.ReadFile
-	if read == nil {
-		read = os.ReadFile
-	}
-	data, err := read(entry)
+	return l.LoadContext(context.Background(), entry)
+}
+
+// LoadContext is Load, stopping early with ctx's error when ctx is done.
+func (l *Loader) LoadContext(ctx context.Context, entry string) (*Document, diag.Diagnostics, error) {
+	files, err := newFiles(l, entry)
 	if err != nil {
 		return nil, nil, err
 	}
-	return l.load(entry, data, read)
+	defer files.close()
+	data, err := files.get(entry)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.load(ctx, entry, data, files)
 }
 
 // LoadData loads a document whose entry file has the given content; files
 // it references are read with l.ReadFile (none when that is nil).
 func (l *Loader) LoadData(entry string, data []byte) (*Document, diag.Diagnostics) {
-	read := l.ReadFile
-	if read == nil {
-		read = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
+	c := *l
+	if c.ReadFile == nil {
+		c.ReadFile = func(string) ([]byte, error) { return nil, fs.ErrNotExist }
 	}
-	doc, ds, _ := l.load(entry, data, read)
+	files, err := newFiles(&c, entry)
+	if err != nil {
+		var ds diag.Diagnostics
+		ds.Errorf(diag.Pos{File: entry}, CodeIO, "%v", err)
+		return &Document{}, ds
+	}
+	if int64(len(data)) > files.maxFile {
+		var ds diag.Diagnostics
+		ds.Errorf(diag.Pos{File: entry, Line: 1, Col: 1}, CodeLimit, "%v", files.tooLarge(entry, int64(len(data))))
+		return &Document{Refused: true, Files: []*File{{Path: entry, Name: filepath.Base(entry), OverLimit: true}}}, ds
+	}
+	files.total.Add(int64(len(data)))
+	doc, ds, _ := l.load(context.Background(), entry, data, files)
 	return doc, ds
 }
 
-func (l *Loader) load(entry string, data []byte, read func(string) ([]byte, error)) (*Document, diag.Diagnostics, error) {
+func (l *Loader) load(ctx context.Context, entry string, data []byte, files *files) (*Document, diag.Diagnostics, error) {
 	r := &resolver{
-		read:      read,
+		ctx:       ctx,
+		files:     files,
 		baseDir:   filepath.Dir(entry),
-		files:     map[string]*fileEntry{},
+		entries:   map[string]*fileEntry{},
 		walked:    map[walkKey]bool{},
 		broken:    map[*Node]bool{},
 		resolving: map[*Node]bool{},
@@ -97,12 +137,12 @@ func (l *Loader) load(entry string, data []byte, read func(string) ([]byte, erro
 	doc := &Document{}
 	r.doc = doc
 	ds := root.diags
+	doc.Files = []*File{root.file}
 	if root.file.Root == nil {
-		doc.Files = []*File{root.file}
-		return doc, ds, nil
+		doc.Refused = root.file.OverLimit
+		return doc, ds, ctx.Err()
 	}
 	doc.Root = root.file.Root
-	doc.Files = []*File{root.file}
 	ds = append(ds, checkVersion(doc)...)
 	if ds.HasErrors() {
 		return doc, ds, nil
@@ -112,8 +152,17 @@ func (l *Loader) load(entry string, data []byte, read func(string) ([]byte, erro
 	r.stop.Store(true)
 	r.wg.Wait()
 	ds = append(ds, r.diags...)
-	return doc, ds, nil
+	if r.refused {
+		// A file past a limit: the document is incomplete in a way no one
+		// should work around, so nothing reads it further.
+		doc.Root, doc.Refused = nil, true
+	}
+	return doc, ds, ctx.Err()
 }
+
+// CodeLimit is the code of a file refused for passing one of the loader's
+// size limits.
+const CodeLimit = "gwc-limit"
 
 var versionRE = regexp.MustCompile(`^3\.[01]\.\d+(-.+)?$`)
 
@@ -164,15 +213,19 @@ type walkKey struct {
 }
 
 type resolver struct {
-	read    func(string) ([]byte, error)
+	ctx     context.Context
+	files   *files
 	baseDir string
 	doc     *Document
+	steps   int  // walk steps, to look at ctx now and then
+	done    bool // ctx is done: the walk stops
+	refused bool // a file passed a limit
 
-	mu    sync.Mutex
-	files map[string]*fileEntry
-	sem   chan struct{}
-	wg    sync.WaitGroup
-	stop  atomic.Bool // the walk is over: prefetching files is pointless
+	mu      sync.Mutex
+	entries map[string]*fileEntry
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	stop    atomic.Bool // the walk is over: prefetching files is pointless
 
 	walked    map[walkKey]bool
 	broken    map[*Node]bool // references in a cycle
@@ -181,11 +234,11 @@ type resolver struct {
 }
 
 func (r *resolver) addParsed(p string, data []byte) *fileEntry {
-	f, ds := Parse(p, data)
+	f, ds := parse(r.ctx, p, data)
 	f.Name = r.name(p)
 	e := &fileEntry{file: f, diags: ds, ready: make(chan struct{}), reported: true}
 	close(e.ready)
-	r.files[filepath.Clean(p)] = e
+	r.entries[filepath.Clean(p)] = e
 	return e
 }
 
@@ -206,7 +259,8 @@ func (r *resolver) prefetch(f *File) {
 		r.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
 	}
 	var refs []string
-	collectRefs(f.Root, &refs, map[*Node]bool{})
+	c := refCollector{ctx: r.ctx, seen: map[*Node]bool{}}
+	c.collect(f.Root, &refs)
 	dir := filepath.Dir(f.Path)
 	for _, ref := range refs {
 		p, _, err := splitRef(dir, ref)
@@ -217,14 +271,24 @@ func (r *resolver) prefetch(f *File) {
 	}
 }
 
-// collectRefs gathers the external `$ref`s below n. YAML aliases make the
-// tree a graph whose paths can be exponentially many, so nodes are visited
-// once.
-func collectRefs(n *Node, out *[]string, seen map[*Node]bool) {
-	if seen[n] {
+// refCollector gathers the external `$ref`s below a node. YAML aliases make
+// the tree a graph whose paths can be exponentially many, so nodes are
+// visited once. It gives up when ctx is done.
+type refCollector struct {
+	ctx     context.Context
+	seen    map[*Node]bool
+	stopped bool
+}
+
+func (c *refCollector) collect(n *Node, out *[]string) {
+	if c.seen[n] || c.stopped {
 		return
 	}
-	seen[n] = true
+	c.seen[n] = true
+	if len(c.seen)%4096 == 0 && c.ctx.Err() != nil {
+		c.stopped = true
+		return
+	}
 	switch n.Kind {
 	case Object:
 		for _, p := range n.Pairs {
@@ -232,11 +296,11 @@ func collectRefs(n *Node, out *[]string, seen map[*Node]bool) {
 				*out = append(*out, p.Value.Value)
 				continue
 			}
-			collectRefs(p.Value, out, seen)
+			c.collect(p.Value, out)
 		}
 	case Array:
 		for _, e := range n.Elems {
-			collectRefs(e, out, seen)
+			c.collect(e, out)
 		}
 	}
 }
@@ -246,13 +310,13 @@ func collectRefs(n *Node, out *[]string, seen map[*Node]bool) {
 func (r *resolver) fetch(p string) *fileEntry {
 	key := filepath.Clean(p)
 	r.mu.Lock()
-	e := r.files[key]
+	e := r.entries[key]
 	if e != nil {
 		r.mu.Unlock()
 		return e
 	}
 	e = &fileEntry{ready: make(chan struct{})}
-	r.files[key] = e
+	r.entries[key] = e
 	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
@@ -262,7 +326,7 @@ func (r *resolver) fetch(p string) *fileEntry {
 		<-r.sem
 		e.file, e.diags, e.err = f, ds, err
 		close(e.ready)
-		if f != nil && f.Root != nil && !r.stop.Load() {
+		if f != nil && f.Root != nil && !r.stop.Load() && r.ctx.Err() == nil {
 			r.prefetch(f)
 		}
 	}()
@@ -270,13 +334,16 @@ func (r *resolver) fetch(p string) *fileEntry {
 }
 
 func (r *resolver) parse(p string) (*File, diag.Diagnostics, error) {
-	data, err := r.read(p)
+	if err := r.ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	data, err := r.files.get(p)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, ds := Parse(p, data)
+	f, ds := parse(r.ctx, p, data)
 	f.Name = r.name(p)
-	return f, ds, nil
+	return f, ds, r.ctx.Err()
 }
 
 // splitRef splits a `$ref` value into the file it names (resolved against
@@ -427,9 +494,17 @@ func (r *resolver) resolveRef(n *Node, ref string, ext bool) *Node {
 		e := r.fetch(p)
 		<-e.ready
 		if e.err != nil {
-			if errors.Is(e.err, fs.ErrNotExist) {
+			var refused *RefusedError
+			switch {
+			case errors.As(e.err, &refused) && refused.Limit:
+				r.refused = true
+				r.diags.Errorf(at, CodeLimit, "$ref %q: %v", ref, e.err)
+			case errors.As(e.err, &refused):
+				report(at, CodeIO, "$ref %q: %v", ref, e.err)
+			case errors.Is(e.err, fs.ErrNotExist):
 				report(at, CodeRef, "$ref %q: file %s does not exist", ref, p)
-			} else {
+			case r.ctx.Err() != nil:
+			default:
 				report(at, CodeIO, "$ref %q: %v", ref, e.err)
 			}
 			return nil
@@ -440,6 +515,9 @@ func (r *resolver) resolveRef(n *Node, ref string, ext bool) *Node {
 			r.doc.Files = append(r.doc.Files, e.file)
 		}
 		if e.file.Root == nil {
+			if e.file.OverLimit {
+				r.refused = true
+			}
 			return nil // the syntax error is reported
 		}
 		f = e.file
@@ -507,6 +585,9 @@ func (n *Node) keys() []string {
 
 // walk visits n as an object of the given kind, once.
 func (r *resolver) walk(n *Node, kind walkKind, refAllowed bool) {
+	if r.stopped() {
+		return
+	}
 	ext := kind == kindExtension
 	n = r.deref(n, refAllowed, ext)
 	if n == nil || r.walked[walkKey{n, kind}] {
@@ -562,6 +643,18 @@ func (r *resolver) walk(n *Node, kind walkKind, refAllowed bool) {
 			r.walk(v, kindGeneric, false)
 		}
 	})
+}
+
+// stopped says whether the walk is to stop: ctx is done, or a file passed a
+// limit. It looks at ctx every 1024 steps.
+func (r *resolver) stopped() bool {
+	if r.done || r.refused {
+		return true
+	}
+	if r.steps++; r.steps%1024 == 0 && r.ctx.Err() != nil {
+		r.done = true
+	}
+	return r.done
 }
 
 func (r *resolver) generic(key string) walkKind {

@@ -187,8 +187,15 @@ func (n *Node) Describe() string {
 	switch {
 	case n == nil:
 		return "nothing"
+	case n.Kind == String && n.File != nil && n.File.Root == n:
+		// A file that is one string is likely not YAML at all (a text
+		// file, a key, /etc/passwd): what it holds is not repeated.
+		return "a string (the whole file, which is not shown)"
 	case n.Kind == String:
 		s := n.Value
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[:i] + "..."
+		}
 		if len(s) > 40 {
 			s = s[:37] + "..."
 		}
@@ -211,8 +218,13 @@ type File struct {
 	// Name is Path relative to the entry file's directory, with forward
 	// slashes: the same on every machine, so it can go into bundles.
 	Name string
+	// Root is nil when the file did not parse, or passed a limit
+	// (OverLimit).
 	Root *Node
 	Data []byte
+	// OverLimit is set when the file was refused for passing one of the
+	// loader's limits (size, YAML alias expansion): nothing of it is read.
+	OverLimit bool
 }
 
 // EscapePointerToken escapes one JSON pointer reference token (RFC 6901).

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -20,6 +21,12 @@ import (
 // diagnostics positioned in the file; the tree is nil when the file could not
 // be parsed at all.
 func Parse(path string, data []byte) (*File, diag.Diagnostics) {
+	return parse(context.Background(), path, data)
+}
+
+// parse is Parse, giving up (with a nil tree and no diagnostics) when ctx is
+// done while the tree is built.
+func parse(ctx context.Context, path string, data []byte) (*File, diag.Diagnostics) {
 	f := &File{Path: path, Data: data}
 	var ds diag.Diagnostics
 	if !utf8.Valid(data) {
@@ -27,19 +34,65 @@ func Parse(path string, data []byte) (*File, diag.Diagnostics) {
 		ds.Errorf(diag.Pos{File: path, Line: line, Col: col}, CodeSyntax, "file is not valid UTF-8")
 		return f, ds
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := unmarshal(ctx, data)
+	if ctx.Err() != nil {
+		return f, nil
+	}
+	if err != nil {
 		ds = append(ds, syntaxDiagnostic(path, data, err))
 		return f, ds
 	}
-	p := &converter{file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
+	p := &converter{ctx: ctx, file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		f.Root = p.convert(doc.Content[0])
-		p.checkExpansion(f.Root)
+		if p.stopped {
+			f.Root = nil
+			return f, nil
+		}
+		if p.checkExpansion(f.Root) {
+			// Nothing may read a tree that big: the file is refused whole,
+			// as if it did not parse.
+			f.Root, f.OverLimit = nil, true
+		}
 	} else {
 		f.Root = &Node{Kind: Null, File: f, Line: 1, Col: 1}
 	}
 	return f, append(ds, p.diags...)
+}
+
+// unmarshal parses data as YAML. The parser cannot be interrupted, and a
+// file of the largest size allowed takes it seconds: when ctx can be
+// cancelled it parses in a goroutine, left to finish alone (its work is
+// bounded by the file's size) if ctx is done first.
+func unmarshal(ctx context.Context, data []byte) (*yaml.Node, error) {
+	if ctx.Done() == nil {
+		var doc yaml.Node
+		return &doc, yaml.Unmarshal(data, &doc)
+	}
+	type result struct {
+		doc *yaml.Node
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		var doc yaml.Node
+		var err error
+		defer func() {
+			// A panic here would end the process, out of reach of the
+			// caller's recover: it becomes the parse's error.
+			if v := recover(); v != nil {
+				err = fmt.Errorf("the YAML parser failed on this file (%v); please report it with the file", v)
+			}
+			done <- result{&doc, err}
+		}()
+		err = yaml.Unmarshal(data, &doc)
+	}()
+	select {
+	case r := <-done:
+		return r.doc, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // MaxExpandedValues and MaxExpandedBytes bound a document once its YAML
@@ -66,15 +119,15 @@ func (e expansion) add(o expansion) expansion {
 func (e expansion) over() bool { return e.values > MaxExpandedValues || e.bytes > MaxExpandedBytes }
 
 // checkExpansion reports a document whose aliases expand it beyond the
-// bounds, at the alias that stands for the most.
-func (p *converter) checkExpansion(root *Node) {
+// bounds, at the alias that stands for the most, and says whether it did.
+func (p *converter) checkExpansion(root *Node) bool {
 	if len(p.aliases) == 0 {
-		return
+		return false
 	}
 	sizes := map[*Node]expansion{}
 	total := expandedSize(root, sizes)
 	if !total.over() {
-		return
+		return false
 	}
 	byValues := total.values > MaxExpandedValues
 	weight := func(a aliasUse) int64 {
@@ -104,6 +157,7 @@ func (p *converter) checkExpansion(root *Node) {
 	p.diags.Errorf(p.pos(worst.alias), CodeSyntax,
 		"YAML aliases expand the document to more than %s (*%s stands for %s); write the repeated part once and refer to it with $ref",
 		bound, worst.alias.Value, alone)
+	return true
 }
 
 // expandedSize is what n stands for, with every shared node counted where
@@ -131,9 +185,12 @@ const (
 )
 
 type converter struct {
-	file *File
-	done map[*yaml.Node]*Node // anchors already converted, so aliases share them
-	busy map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
+	ctx     context.Context
+	nodes   int  // converted, to look at ctx now and then
+	stopped bool // ctx is done: the rest is converted to nulls
+	file    *File
+	done    map[*yaml.Node]*Node // anchors already converted, so aliases share them
+	busy    map[*yaml.Node]bool  // anchors being converted: an alias to one is a cycle
 	// aliases are the aliases met, with the node each stands for.
 	aliases []aliasUse
 	diags   diag.Diagnostics
@@ -149,6 +206,12 @@ func (p *converter) pos(y *yaml.Node) diag.Pos {
 }
 
 func (p *converter) convert(y *yaml.Node) *Node {
+	if p.nodes++; p.nodes%4096 == 0 && p.ctx.Err() != nil {
+		p.stopped = true
+	}
+	if p.stopped {
+		return &Node{Kind: Null, File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
+	}
 	if y.Kind == yaml.AliasNode {
 		target := y.Alias
 		if target == nil {

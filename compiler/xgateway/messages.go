@@ -3,7 +3,6 @@ package xgateway
 import (
 	"fmt"
 	"math/big"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -404,7 +403,7 @@ func secretMessage(at *place) string {
 	if s, ok := n.Str(); ok {
 		switch {
 		case strings.HasPrefix(s, "env:"):
-			return fmt.Sprintf("%s: %q is not a valid reference (env:NAME needs a variable name of letters, digits and \"_\", not starting with a digit)", name, s)
+			return fmt.Sprintf("%s: %s is not a valid reference (env:NAME needs a variable name of letters, digits and \"_\", not starting with a digit)", name, diag.Mask(s))
 		case s == "file:":
 			return fmt.Sprintf("%s: file: needs a path (file:PATH)", name)
 		}
@@ -437,18 +436,16 @@ func urlMessage(at *place, httpsOnly bool) string {
 		}
 		return fmt.Sprintf("%s must be a URL such as \"http://10.0.0.1:8080\", not %s", name, describe(at.node))
 	}
-	shown := s
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		shown = u.Redacted() // never repeat a password
-	}
+	// Never repeat a password, a query's token or a fragment.
+	shown := diag.MaskURL(s)
 	if !strings.Contains(s, "://") {
-		return fmt.Sprintf("%s: %q has no scheme (write %q)", name, shown, "http://"+s)
+		return fmt.Sprintf("%s: %s has no scheme (write %s)", name, shown, diag.MaskURL("http://"+s))
 	}
 	err := checkHTTPURL(s, httpsOnly)
 	if err == nil {
-		return fmt.Sprintf("%s: %q is not a valid URL (use http(s)://host[:port][/path])", name, shown)
+		return fmt.Sprintf("%s: %s is not a valid URL (use http(s)://host[:port][/path])", name, shown)
 	}
-	return fmt.Sprintf("%s: %q %v", name, shown, err)
+	return fmt.Sprintf("%s: %s %v", name, shown, err)
 }
 
 func pathMessage(at *place) string {
@@ -520,7 +517,7 @@ func templateMessage(at *place) string {
 	te := checkTemplate(s)
 	switch {
 	case te == nil:
-		return fmt.Sprintf("%s: %q is not a valid header value", name, s)
+		return fmt.Sprintf("%s: %s is not a valid header value", name, diag.Mask(s))
 	case te.placeholder == "}":
 		return fmt.Sprintf("%s: \"}\" is not part of a placeholder (braces are only for placeholders)", name)
 	case te.unclosed:

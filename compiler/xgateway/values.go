@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gwcdev/gwc/compiler/diag"
 	"github.com/gwcdev/gwc/compiler/spec"
 )
 
@@ -246,10 +247,4 @@ func suggestPlaceholder(inner string) string {
 
 // secretLiteral shows a literal that was written where a secret reference
 // belongs without giving the secret away: at most its first two characters.
-func secretLiteral(s string) string {
-	r := []rune(s)
-	if len(r) < 4 {
-		return `"..."`
-	}
-	return strconv.Quote(string(r[:2]) + "...")
-}
+func secretLiteral(s string) string { return diag.Mask(s) }

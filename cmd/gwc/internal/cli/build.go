@@ -24,6 +24,9 @@ type BuildOptions struct {
 	// Output is the bundle's path; empty means next to Spec, with the
 	// extension .gwb.
 	Output string
+	// Root is the folder whose tree every file of the spec must be in; ""
+	// means the spec's folder.
+	Root string
 	// SignKey is a PEM ed25519 private key file to sign the bundle with.
 	SignKey string
 	// Version is written into the bundle header; version.Get outside tests.
@@ -56,6 +59,7 @@ stop the build; any error does, and no bundle is written.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "bundle file to write (default: SPEC with the extension .gwb)")
+	cmd.Flags().StringVar(&opts.Root, "root", "", "folder whose tree the spec's $ref'd files must be in (default: the spec's folder)")
 	cmd.Flags().StringVar(&opts.SignKey, "sign-key", "", "sign the bundle with this ed25519 private key (PEM, PKCS#8)")
 	return cmd
 }
@@ -78,7 +82,7 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		}
 		key = k
 	}
-	enc, ds, err := compiler.Build(ctx, compiler.Options{Spec: opts.Spec,
+	enc, ds, err := compiler.Build(ctx, compiler.Options{Spec: opts.Spec, Root: opts.Root,
 		Encode: bundle.EncodeOptions{GWCVersion: opts.Version().Version, SignKey: key}})
 	if err != nil {
 		return IOError(err)

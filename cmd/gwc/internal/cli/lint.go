@@ -16,6 +16,7 @@ import (
 
 	"github.com/gwcdev/gwc/cmd/gwc/internal/iostreams"
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/compiler/spec"
 	"github.com/gwcdev/gwc/internal/version"
 	"github.com/gwcdev/gwc/lint"
 	"github.com/gwcdev/gwc/lint/format"
@@ -48,6 +49,9 @@ type LintOptions struct {
 	// findings the baseline already had (lint.Baseline).
 	Baseline    string
 	BaselineRef string
+	// Root is the folder whose tree every file of a spec must be in; ""
+	// means each spec's own folder.
+	Root string
 }
 
 // NewCmdLint returns the lint command.
@@ -110,6 +114,7 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 	cmd.Flags().StringVar(&opts.Config, "config", "", "configuration file (default: .gwc.yaml from each spec's directory upwards)")
 	cmd.Flags().BoolVar(&opts.NoConfig, "no-config", false, "use no configuration file")
 	cmd.Flags().StringArrayVar(&opts.Policies, "policy", nil, "directory of Rego policies to run too (repeatable)")
+	cmd.Flags().StringVar(&opts.Root, "root", "", "folder whose tree a spec's $ref'd files must be in (default: the spec's folder)")
 	cmd.Flags().BoolVar(&opts.NoBuiltinPolicies, "no-builtin-policies", false, "leave out gwc's embedded policy pack")
 	cmd.Flags().DurationVar(&opts.PolicyTimeout, "policy-timeout", 0, "time the policies may take per spec (default: .gwc.yaml's policy-timeout, else 5s)")
 	cmd.Flags().Uint64Var(&opts.PolicyMemory, "policy-memory", policy.DefaultMemory>>20, "MiB the heap may grow while the policies run, per spec")
@@ -191,7 +196,7 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 				set.Budget.Time = cfg.PolicyTimeout
 			}
 		}
-		ds, err := lint.Run(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set})
+		ds, err := lint.Run(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set, Root: opts.Root})
 		if err != nil {
 			var ce *lint.ConfigError
 			if errors.As(err, &ce) {
@@ -242,8 +247,10 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 	return nil
 }
 
+// isNotExist is for a spec gwc cannot read: missing, not allowed, or
+// refused by the loader (outside --root, not a regular file, too large).
 func isNotExist(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, spec.ErrRefused)
 }
 
 // styler colours text output with fatih/color when standard output is a

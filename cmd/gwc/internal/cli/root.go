@@ -16,6 +16,8 @@
 //	2  ExitUsage     the command line is wrong (unknown command or flag,
 //	                 wrong number of arguments), or gwc could not read or write
 //	                 a file (ExitIO, the same number)
+//	130, 143         stopped by SIGINT (Ctrl-C) or SIGTERM: 128 + the signal's
+//	                 number, as shells report it (see Interrupted)
 //
 // A command's RunE returns one of:
 //
@@ -40,6 +42,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -92,12 +95,71 @@ func IOError(err error) error {
 	return &ExitError{Code: ExitIO, Err: err}
 }
 
+// StopGrace is how long a command has, after SIGINT or SIGTERM cancelled
+// its context, to return by itself: every stage looks at the context, and
+// one that does not (a parser busy with one large file) is cut short then.
+// `gwc serve`, which drains its connections, is not.
+const StopGrace = time.Second
+
+// Interrupted is the cause of a command's context being cancelled by a
+// signal. The command then exits with Code, saying so on stderr.
+type Interrupted struct{ Signal os.Signal }
+
+func (e *Interrupted) Error() string {
+	name := e.Signal.String()
+	switch e.Signal {
+	case os.Interrupt:
+		name = "SIGINT"
+	case syscall.SIGTERM:
+		name = "SIGTERM"
+	}
+	return "gwc: stopped by " + name
+}
+
+// Code is 128 + the signal's number: 130 for SIGINT, 143 for SIGTERM.
+func (e *Interrupted) Code() int {
+	if s, ok := e.Signal.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 128 + int(syscall.SIGINT)
+}
+
 // Main runs gwc with the process's arguments and streams and returns the exit
-// code. An interrupt or SIGTERM cancels the command's context.
+// code. SIGINT or SIGTERM cancels the command's context with an Interrupted
+// cause; a command that has not returned StopGrace later (or at a second
+// signal) is ended with Interrupted's code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return Run(ctx, os.Args[1:], iostreams.System())
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ios := iostreams.System()
+	args := os.Args[1:]
+	root := NewRootCmd(ios)
+	cmd, _, err := root.Find(args)
+	hard := err != nil || cmd.Name() != "serve"
+	go watchSignals(sigs, cancel, hard, func(code int, msg string) {
+		fmt.Fprintln(ios.ErrOut, msg)
+		os.Exit(code)
+	})
+	return execute(ctx, root, args, ios)
+}
+
+// watchSignals cancels the context at the first signal and, when hard, ends
+// the process StopGrace later or at a second signal.
+func watchSignals(sigs <-chan os.Signal, cancel context.CancelCauseFunc, hard bool, exit func(int, string)) {
+	sig := <-sigs
+	intr := &Interrupted{Signal: sig}
+	cancel(intr)
+	if !hard {
+		return
+	}
+	select {
+	case <-sigs:
+	case <-time.After(StopGrace):
+	}
+	exit(intr.Code(), intr.Error())
 }
 
 // Run runs gwc with args (without the program name) on ios and returns the
@@ -112,6 +174,13 @@ func execute(ctx context.Context, root *cobra.Command, args []string, ios *iostr
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	// A command that failed once a signal cancelled it failed because of
+	// the signal: say that, not "context canceled".
+	var intr *Interrupted
+	if errors.As(context.Cause(ctx), &intr) {
+		fmt.Fprintln(ios.ErrOut, intr.Error())
+		return intr.Code()
 	}
 	if errors.Is(err, ErrFindings) {
 		return ExitFindings

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -180,5 +183,72 @@ func TestCommandsAreWired(t *testing.T) {
 		if cmd, _, err := root.Find([]string{name}); err != nil || cmd.Name() != name {
 			t.Errorf("root.Find(%q) = %v, %v", name, cmd.Name(), err)
 		}
+	}
+}
+
+// TestInterrupted: a command that fails once a signal cancelled its context
+// exits 128 + the signal's number, saying so, instead of "context canceled".
+func TestInterrupted(t *testing.T) {
+	for _, tt := range []struct {
+		sig      os.Signal
+		wantCode int
+		wantOut  string
+	}{
+		{os.Interrupt, 130, "gwc: stopped by SIGINT\n"},
+		{syscall.SIGTERM, 143, "gwc: stopped by SIGTERM\n"},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		root := &cobra.Command{Use: "gwc", SilenceErrors: true, SilenceUsage: true}
+		root.AddCommand(&cobra.Command{Use: "slow", RunE: func(cmd *cobra.Command, args []string) error {
+			cancel(&Interrupted{Signal: tt.sig})
+			<-cmd.Context().Done()
+			return IOError(cmd.Context().Err())
+		}})
+		ios, _, _, errOut := iostreams.Test()
+		if code := execute(ctx, root, []string{"slow"}, ios); code != tt.wantCode || errOut.String() != tt.wantOut {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tt.sig, code, errOut, tt.wantCode, tt.wantOut)
+		}
+	}
+}
+
+// TestWatchSignals: the first signal cancels the context with its cause;
+// the process is ended StopGrace later, or at once at a second signal, and
+// never for `gwc serve` (hard false), which drains its connections.
+func TestWatchSignals(t *testing.T) {
+	type ended struct {
+		code int
+		msg  string
+		at   time.Duration
+	}
+	run := func(hard bool, signals ...os.Signal) (context.Context, chan ended) {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		sigs := make(chan os.Signal, len(signals))
+		for _, s := range signals {
+			sigs <- s
+		}
+		out := make(chan ended, 1)
+		start := time.Now()
+		go watchSignals(sigs, cancel, hard, func(code int, msg string) { out <- ended{code, msg, time.Since(start)} })
+		return ctx, out
+	}
+	ctx, out := run(true, syscall.SIGTERM)
+	e := <-out
+	var intr *Interrupted
+	if !errors.As(context.Cause(ctx), &intr) || intr.Signal != syscall.SIGTERM {
+		t.Errorf("cause %v", context.Cause(ctx))
+	}
+	if e.code != 143 || e.msg != "gwc: stopped by SIGTERM" || e.at < StopGrace || e.at > StopGrace+time.Second {
+		t.Errorf("ended %+v, want 143 after %v", e, StopGrace)
+	}
+	_, out = run(true, os.Interrupt, os.Interrupt)
+	if e := <-out; e.code != 130 || e.at >= StopGrace {
+		t.Errorf("a second signal: ended %+v, want 130 at once", e)
+	}
+	ctx, out = run(false, os.Interrupt)
+	<-ctx.Done()
+	select {
+	case e := <-out:
+		t.Errorf("serve was ended: %+v", e)
+	case <-time.After(StopGrace + 200*time.Millisecond):
 	}
 }
