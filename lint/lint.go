@@ -28,7 +28,9 @@ type Options struct {
 	Rules []*Rule
 	// ReadFile reads spec files; nil reads the file system.
 	ReadFile func(path string) ([]byte, error)
-	// Policies are run over every spec that compiles; nil runs none.
+	// Policies are run over every spec that loads, errors or not (what
+	// could not be built is left out of their input, and a note says so);
+	// nil runs none.
 	Policies *policy.Set
 }
 
@@ -68,22 +70,27 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 		}
 	}()
 	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: opts.ReadFile})
-	if err != nil || a.Doc == nil || a.Doc.Root == nil {
+	if err != nil || a.Doc == nil || a.Doc.Root == nil || a.Model == nil {
 		if a != nil {
 			doc = a.Doc
 		}
+		if err == nil && hasPolicies(opts.Policies) {
+			ds = append(ds, skippedNote(specPath))
+		}
 		return doc, ds, err
 	}
-	// Policies judge the gateway a spec makes: they run on specs that
-	// compile, whose Model is complete.
-	if opts.Policies != nil && a.Model != nil && !ds.HasErrors() {
+	// One pass: the policies judge what the spec's Model could be built
+	// of, errors or not, so that one run reports every problem.
+	if opts.Policies != nil {
 		pds, err := evalPolicies(ctx, opts.Policies, a)
 		if err != nil {
 			return a.Doc, ds, err
 		}
 		ds = append(ds, pds...)
 	}
-	return a.Doc, append(ds, runRules(a.Doc, rules)...), nil
+	ds = append(ds, runRules(a.Doc, rules)...)
+	addRanges(ds, a.Doc)
+	return a.Doc, ds, nil
 }
 
 // runRules runs the lint rules over doc, concurrently: each reads the loaded

@@ -7,7 +7,42 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gwcdev/gwc/lint/policy"
 )
+
+func builtinPolicies(t *testing.T) *policy.Set {
+	t.Helper()
+	set, err := LoadPolicies(context.Background(), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// TestPolicyCases runs every embedded policy's cases,
+// testdata/policy/NAME/*.yaml (NAME the package's last name), as TestRules
+// runs the rules': each of the policy's findings must be on a line whose
+// `# want :COL "..."` matches it, at that column (and at the end the want
+// gives), in the file the want is in ($ref'd *.ref.yaml files included).
+func TestPolicyCases(t *testing.T) {
+	set := builtinPolicies(t)
+	for _, p := range set.Packages {
+		name := p.Path[len(p.Path)-1]
+		t.Run(name, func(t *testing.T) {
+			files, _ := filepath.Glob(filepath.Join("testdata", "policy", name, "*.yaml"))
+			if len(files) == 0 {
+				t.Fatalf("policy %s has no cases in testdata/policy/%s/", p.ID, name)
+			}
+			for _, f := range files {
+				if strings.Contains(filepath.Base(f), ".ref.") {
+					continue
+				}
+				runCase(t, p.ID, f, Options{Policies: set}, true)
+			}
+		})
+	}
+}
 
 // TestPoliciesReadAliasedSpec: YAML aliases share one node, and input.spec
 // shares one value for it, so a spec whose aliases expand it to a million
