@@ -310,7 +310,11 @@ func (op *operation) paramSchema(p bundle.Param, opPtr string) (*spec.Node, stri
 		list *spec.Node
 		ptr  string
 	}{{op.node.Get("parameters"), opPtr + "/parameters"}, {op.pathItem.Get("parameters"), itemPtr + "/parameters"}} {
-		for i, e := range lvl.list.Deref().Elems {
+		list := lvl.list.Deref()
+		if list == nil {
+			continue
+		}
+		for i, e := range list.Elems {
 			pn := e.Deref()
 			if pn.GetString("name") != p.Name || pn.GetString("in") != p.In {
 				continue
@@ -393,7 +397,11 @@ func (m *Model) upstreamValue(u bundle.Upstream) any {
 	raw := m.Doc.Root.At(ptr).Deref()
 	targets, _ := v["targets"].([]any)
 	i := 0
-	for j, e := range raw.Get("targets").Deref().Elems {
+	var elems []*spec.Node
+	if t := raw.Get("targets").Deref(); t != nil {
+		elems = t.Elems
+	}
+	for j, e := range elems {
 		e = e.Deref()
 		tptr := ptr + "/targets/" + strconv.Itoa(j)
 		if _, ok := e.Str(); !ok {
