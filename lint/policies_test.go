@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gwcdev/gwc/compiler/diag"
 	"github.com/gwcdev/gwc/lint/policy"
 )
 
@@ -84,5 +85,80 @@ warn contains {"msg": sprintf("%d lols", [n])} if {
 	}
 	if len(msgs) != 1 || msgs[0] != "10000 lols" {
 		t.Errorf("policy/count findings %q, want [\"10000 lols\"]\nall: %s", msgs, ds)
+	}
+}
+
+// TestPolicyPlaces: a policy names its node by pointer (into the entry file
+// or, as FILE#POINTER, another file of the spec) or by operationId; one
+// whose place names nothing gets its finding without a line and a warning
+// that names the policy, never a default line.
+func TestPolicyPlaces(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("api.yaml", `openapi: 3.1.0
+info: {title: places, version: "1"}
+paths:
+  /pets:
+    get:
+      operationId: listPets
+      responses: {"200": {$ref: 'common.yaml#/ok'}}
+`)
+	write("common.yaml", `ok:
+  description: fine
+`)
+	write("places.rego", `package gwc.places
+warn contains {"msg": "by pointer", "pointer": "/paths/~1pets/get/responses/200/description"}
+warn contains {"msg": "by file", "pointer": "common.yaml#/ok"}
+warn contains {"msg": "by operation", "operation": "listPets"}
+warn contains {"msg": "no such node", "pointer": "/paths/~1pets/put"}
+warn contains {"msg": "no such operation", "operation": "nothing"}
+warn contains {"msg": "no such file", "pointer": "other.yaml#/ok"}
+`)
+	set, err := LoadPolicies(context.Background(), true, []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := Run(context.Background(), filepath.Join(dir, "api.yaml"), Options{NoConfig: true, Policies: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	var notes []string
+	for _, d := range ds {
+		switch d.Code {
+		case "policy/places":
+			got[d.Message] = fmt.Sprintf("%s:%d:%d-%d:%d", filepath.Base(d.Pos.File), d.Pos.Line, d.Pos.Col, d.End.Line, d.End.Col)
+		case CodePolicies:
+			if d.Severity != diag.Warning || d.Pos.Line != 0 {
+				t.Errorf("note %s: want a warning without a line", d)
+			}
+			notes = append(notes, d.Message)
+		}
+	}
+	want := map[string]string{
+		"by pointer":        "common.yaml:2:16-2:20",
+		"by file":           "common.yaml:1:1-2:20",
+		"by operation":      "api.yaml:5:5-7:52",
+		"no such node":      "api.yaml:0:0-0:0",
+		"no such operation": "api.yaml:0:0-0:0",
+		"no such file":      "api.yaml:0:0-0:0",
+	}
+	for msg, w := range want {
+		if got[msg] != w {
+			t.Errorf("%q at %s, want %s", msg, got[msg], w)
+		}
+	}
+	if len(notes) != 3 {
+		t.Fatalf("notes %q, want one for each place that names nothing", notes)
+	}
+	for _, n := range notes {
+		if !strings.Contains(n, "policy/places (") || !strings.Contains(n, "which is no node of this spec") {
+			t.Errorf("note %q does not name the policy and its file", n)
+		}
 	}
 }

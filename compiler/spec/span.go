@@ -151,9 +151,13 @@ func (l *locator) plainEnd(m mark, value string) mark {
 		b := l.data[m.off]
 		switch {
 		case b == value[j]:
+			if b >= utf8.RuneSelf { // the rune's other bytes
+				_, size := utf8.DecodeRune(l.data[m.off:])
+				j += size - 1
+			}
 			j++
 			m = l.next(m)
-			if b != ' ' && b != '\t' && b != '\n' && b != '\r' {
+			if !isSpace(b) {
 				end = m
 			}
 		case isSpace(b):
