@@ -162,3 +162,22 @@ warn contains {"msg": "no such file", "pointer": "other.yaml#/ok"}
 		}
 	}
 }
+
+// TestPoliciesOnBrokenSpecs: the policies run on specs with errors, whose
+// Model is partial; on every case of every rule (most of them broken on
+// purpose) they must neither fail nor name a node the spec lacks.
+func TestPoliciesOnBrokenSpecs(t *testing.T) {
+	set := builtinPolicies(t)
+	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.yaml"))
+	for _, f := range files {
+		ds, err := Run(context.Background(), f, Options{NoConfig: true, Policies: set})
+		if err != nil {
+			continue // an unreadable entry file: the caller's error
+		}
+		for _, d := range ds {
+			if d.Code == CodeInternal || d.Code == CodePolicies && d.Severity == diag.Warning {
+				t.Errorf("%s", d)
+			}
+		}
+	}
+}
