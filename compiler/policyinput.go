@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gwcdev/gwc/compiler/diag"
 	"github.com/gwcdev/gwc/compiler/spec"
 	"github.com/gwcdev/gwc/runtime/bundle"
 )
@@ -134,26 +133,6 @@ func gatewayConfigured(m *Model) bool {
 		}
 	}
 	return false
-}
-
-// OperationPos is where the operation with operationId id is declared: its
-// method key in the path item (the line a finding about the whole operation
-// belongs on), else the operation object.
-func (m *Model) OperationPos(id string) (diag.Pos, bool) {
-	for _, op := range m.Operations {
-		if op.ID != id {
-			continue
-		}
-		if item := op.pathItem.Deref(); item != nil {
-			for _, p := range item.Pairs {
-				if p.Value == op.node || p.Value.Deref() == op.node {
-					return p.Key.Pos(), true
-				}
-			}
-		}
-		return op.node.Pos(), true
-	}
-	return diag.Pos{}, false
 }
 
 // securityView lists an operation's security alternatives, each the schemes
