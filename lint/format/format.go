@@ -213,12 +213,14 @@ func GitHub(w io.Writer, r *Report) error {
 				props = append(props, fmt.Sprintf("endLine=%d", d.End.Line))
 			}
 		}
-		// GitHub honours columns only within one line; its endColumn is
-		// the node's last character (gwc's end is just past it).
+		// GitHub honours columns only within one line (and refuses them
+		// across lines); endColumn is just past the node, as SARIF's is
+		// (GitHub does not document which; github/docs#40038 found it
+		// exclusive).
 		if d.Pos.Col > 0 && (!d.End.IsValid() || d.End.Line == d.Pos.Line) {
 			props = append(props, fmt.Sprintf("col=%d", d.Pos.Col))
 			if d.End.IsValid() && d.End.Col > d.Pos.Col {
-				props = append(props, fmt.Sprintf("endColumn=%d", d.End.Col-1))
+				props = append(props, fmt.Sprintf("endColumn=%d", d.End.Col))
 			}
 		}
 		props = append(props, "title="+ghProperty(d.Code))
