@@ -417,7 +417,11 @@ func securityScheme(name string, n *spec.Node, ds *diag.Diagnostics) *bundle.Sec
 	case "apiKey":
 		s.In, s.ParamName = n.GetString("in"), n.GetString("name")
 		if !slices.Contains([]string{"header", "query", "cookie"}, s.In) {
-			ds.Errorf(n.Pos(), CodeSecurity, "apiKey scheme %q: `in` must be header, query or cookie", name)
+			at := n.Get("in") // the value at fault, when there is one
+			if at == nil {
+				at = n
+			}
+			ds.Errorf(at.Pos(), CodeSecurity, "apiKey scheme %q: `in` must be header, query or cookie", name)
 		}
 		if s.ParamName == "" {
 			ds.Errorf(n.Pos(), CodeSecurity, "apiKey scheme %q has no `name`", name)
