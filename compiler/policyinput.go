@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gwcdev/gwc/compiler/diag"
 	"github.com/gwcdev/gwc/compiler/spec"
 	"github.com/gwcdev/gwc/runtime/bundle"
 )
@@ -42,15 +41,17 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 		o := jsonValue(bop).(map[string]any)
 		o["operationId"] = op.ID
 		o["fullPath"] = op.BasePath + op.Path
-		o["pointer"] = spec.Pointer("paths", op.Path, strings.ToLower(op.Method))
+		opPtr := spec.Pointer("paths", op.Path, strings.ToLower(op.Method))
+		o["pointer"] = opPtr
+		o["policySources"] = m.policySources(op, opPtr)
 		o["location"] = o["source"]
 		delete(o, "source")
 		o["securityDeclared"] = rootSecurity || op.node.Get("security") != nil
 		o["security"] = m.securityView(op.Security)
 		o["defs"] = m.defsOf(op)
-		o["requestFields"] = requestFields(op)
+		o["requestFields"] = requestFields(op, opPtr)
 		if i := slices.IndexFunc(m.Gateway.Upstreams, func(u bundle.Upstream) bool { return u.Name == op.Policy.Upstream }); i >= 0 {
-			o["upstream"] = jsonValue(m.Gateway.Upstreams[i])
+			o["upstream"] = m.upstreamValue(m.Gateway.Upstreams[i])
 		}
 		ops = append(ops, o)
 	}
@@ -62,7 +63,7 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	gw := m.Gateway
 	ups := map[string]any{}
 	for _, u := range gw.Upstreams {
-		ups[u.Name] = jsonValue(u)
+		ups[u.Name] = m.upstreamValue(u)
 	}
 	in["upstreams"] = ups
 	limits := map[string]any{}
@@ -76,8 +77,19 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	}
 	in["authorizers"] = auths
 	schemes := map[string]any{}
+	skipped := map[string]bool{}
+	for _, sk := range m.Skipped {
+		skipped[sk.What] = true
+	}
 	for name, s := range m.Schemes {
-		schemes[name] = jsonValue(s)
+		if skipped["security scheme "+name] {
+			continue // left out: lint names it
+		}
+		v, _ := jsonValue(s).(map[string]any)
+		if v != nil {
+			v["pointer"] = spec.Pointer("components", "securitySchemes", name)
+		}
+		schemes[name] = v
 	}
 	in["securitySchemes"] = schemes
 	in["gateway"] = map[string]any{
@@ -86,11 +98,13 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	}
 	defs := map[string]any{}
 	defFields := map[string]any{}
+	sources := m.lowerer.Sources()
 	for name, d := range m.lowerer.Defs() {
 		var v any
 		if json.Unmarshal(d, &v) == nil {
 			defs[name] = v
-			defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), []any{})
+			src := sources[name]
+			defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), src, m.nodePointer(src), []any{})
 		}
 	}
 	in["defs"] = defs
@@ -119,26 +133,6 @@ func gatewayConfigured(m *Model) bool {
 		}
 	}
 	return false
-}
-
-// OperationPos is where the operation with operationId id is declared: its
-// method key in the path item (the line a finding about the whole operation
-// belongs on), else the operation object.
-func (m *Model) OperationPos(id string) (diag.Pos, bool) {
-	for _, op := range m.Operations {
-		if op.ID != id {
-			continue
-		}
-		if item := op.pathItem.Deref(); item != nil {
-			for _, p := range item.Pairs {
-				if p.Value == op.node || p.Value.Deref() == op.node {
-					return p.Key.Pos(), true
-				}
-			}
-		}
-		return op.node.Pos(), true
-	}
-	return diag.Pos{}, false
 }
 
 // securityView lists an operation's security alternatives, each the schemes
@@ -265,17 +259,144 @@ var fieldKeywords = []string{"maxLength", "minLength", "pattern", "format", "max
 // requestFields flattens an operation's own request schemas (parameters and
 // body media types, not the definitions they refer to: those are
 // input.defFields) into typed schema nodes.
-func requestFields(op *operation) []any {
+func requestFields(op *operation, opPtr string) []any {
 	out := []any{}
 	for _, p := range op.Params {
-		out = schemaFields(p.Schema, "/"+p.In+"/"+spec.EscapePointerToken(p.Name), out)
+		src, ptr := op.paramSchema(p, opPtr)
+		out = schemaFields(p.Schema, "/"+p.In+"/"+spec.EscapePointerToken(p.Name), src, ptr, out)
 	}
 	if op.Body != nil {
+		content := op.node.Get("requestBody").Deref().Get("content").Deref()
 		for _, c := range op.Body.Content {
-			out = schemaFields(c.Schema, "/body("+c.Type+")", out)
+			src := content.Get(c.Type).Deref().Get("schema")
+			ptr := opPtr + spec.Pointer("requestBody", "content", c.Type, "schema")
+			if src == nil {
+				src, ptr = nil, opPtr+"/requestBody"
+			}
+			out = schemaFields(c.Schema, "/body("+c.Type+")", src, ptr, out)
 		}
 	}
 	return out
+}
+
+// paramSchema finds the schema node of parameter p as the spec declares it
+// (the operation's own parameters first, then its path item's), and its
+// pointer; the operation's when it is not found (an undeclared path
+// parameter).
+func (op *operation) paramSchema(p bundle.Param, opPtr string) (*spec.Node, string) {
+	itemPtr := spec.Pointer("paths", op.Path)
+	for _, lvl := range []struct {
+		list *spec.Node
+		ptr  string
+	}{{op.node.Get("parameters"), opPtr + "/parameters"}, {op.pathItem.Get("parameters"), itemPtr + "/parameters"}} {
+		list := lvl.list.Deref()
+		if list == nil {
+			continue
+		}
+		for i, e := range list.Elems {
+			pn := e.Deref()
+			if pn.GetString("name") != p.Name || pn.GetString("in") != p.In {
+				continue
+			}
+			ptr := lvl.ptr + "/" + strconv.Itoa(i)
+			if s := pn.Get("schema"); s != nil {
+				return s, ptr + "/schema"
+			}
+			if c := pn.Get("content").Deref(); c != nil && len(c.Pairs) > 0 {
+				return c.Pairs[0].Value.Deref().Get("schema"), ptr + spec.Pointer("content", c.Pairs[0].Key.Value, "schema")
+			}
+			return nil, ptr
+		}
+	}
+	return nil, opPtr
+}
+
+// nodePointer names n for a policy: its JSON pointer when it is in the
+// entry file, else its file's name (as input.api.files has it), "#" and its
+// pointer in that file.
+func (m *Model) nodePointer(n *spec.Node) string {
+	if n == nil || n.File == nil {
+		return ""
+	}
+	ptr := m.lowerer.PointerOf(n)
+	if len(m.Doc.Files) > 0 && n.File == m.Doc.Files[0] {
+		return ptr
+	}
+	return n.File.Name + "#" + ptr
+}
+
+// policySources says, for each field of an operation's effective policy,
+// which x-gateway member set it: a pointer to the operation's, its path
+// item's or the root defaults' member (the most specific one wins), keyed
+// by the field's name in the input (maxBody for max_body).
+func (m *Model) policySources(op *operation, opPtr string) map[string]any {
+	out := map[string]any{}
+	root := m.Doc.Root.Get("x-gateway").Deref()
+	for _, lvl := range []struct {
+		n   *spec.Node
+		ptr string
+	}{
+		{op.node.Get("x-gateway").Deref(), opPtr + "/x-gateway"},
+		{op.pathItem.Get("x-gateway").Deref(), spec.Pointer("paths", op.Path, "x-gateway")},
+		{root.Get("defaults").Deref(), "/x-gateway/defaults"},
+	} {
+		if lvl.n == nil || lvl.n.Kind != spec.Object {
+			continue
+		}
+		for _, p := range lvl.n.Pairs {
+			name := camelCase(p.Key.Value)
+			if _, ok := out[name]; !ok {
+				out[name] = lvl.ptr + "/" + spec.EscapePointerToken(p.Key.Value)
+			}
+		}
+	}
+	return out
+}
+
+// camelCase turns an x-gateway key (max_body) into its input name (maxBody).
+func camelCase(s string) string {
+	parts := strings.Split(s, "_")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
+}
+
+// upstreamValue is an upstream for the input, with its pointer and each
+// target's: the URL string where the spec writes it.
+func (m *Model) upstreamValue(u bundle.Upstream) any {
+	v, _ := jsonValue(u).(map[string]any)
+	if v == nil {
+		return nil
+	}
+	ptr := spec.Pointer("x-gateway", "upstreams", u.Name)
+	v["pointer"] = ptr
+	raw := m.Doc.Root.At(ptr).Deref()
+	targets, _ := v["targets"].([]any)
+	i := 0
+	var elems []*spec.Node
+	if t := raw.Get("targets").Deref(); t != nil {
+		elems = t.Elems
+	}
+	for j, e := range elems {
+		e = e.Deref()
+		tptr := ptr + "/targets/" + strconv.Itoa(j)
+		if _, ok := e.Str(); !ok {
+			if e.GetString("url") == "" {
+				continue // the decoder leaves it out
+			}
+			tptr += "/url"
+		}
+		if i < len(targets) {
+			if t, ok := targets[i].(map[string]any); ok {
+				t["pointer"] = tptr
+			}
+		}
+		i++
+	}
+	return v
 }
 
 // schemaFields appends every schema object below a lowered schema that
@@ -283,7 +404,7 @@ func requestFields(op *operation) []any {
 // has}: a flat view policies iterate instead of walking schemas (a walk over
 // every definition costs a Rego evaluation hundreds of milliseconds on a
 // large spec).
-func schemaFields(raw json.RawMessage, where string, out []any) []any {
+func schemaFields(raw json.RawMessage, where string, src *spec.Node, ptr string, out []any) []any {
 	if len(raw) == 0 {
 		return out
 	}
@@ -291,13 +412,31 @@ func schemaFields(raw json.RawMessage, where string, out []any) []any {
 	if json.Unmarshal(raw, &v) != nil {
 		return out
 	}
-	return fieldsOf(v, where, out)
+	return fieldsOf(v, where, src, ptr, out)
 }
 
-// fieldsOf is schemaFields of a decoded schema.
-func fieldsOf(v any, where string, out []any) []any {
-	var walk func(v any, where string)
-	walk = func(v any, where string) {
+// fieldsOf is schemaFields of a decoded schema. src is the spec node it was
+// lowered from, ptr its pointer for policies (nodePointer): each field gets
+// the pointer of its own node, walked beside the lowered schema, or of the
+// nearest node above it the spec has where lowering changed the shape.
+func fieldsOf(v any, where string, src *spec.Node, ptr string, out []any) []any {
+	var walk func(v any, where string, src *spec.Node, ptr string)
+	child := func(src *spec.Node, ptr, tok string, i int) (*spec.Node, string) {
+		s := src.Deref()
+		var c *spec.Node
+		switch {
+		case s == nil:
+		case s.Kind == spec.Object && i < 0:
+			c = s.Get(tok)
+		case s.Kind == spec.Array && i >= 0 && i < len(s.Elems):
+			c = s.Elems[i]
+		}
+		if c == nil {
+			return nil, ptr
+		}
+		return c, ptr + "/" + spec.EscapePointerToken(tok)
+	}
+	walk = func(v any, where string, src *spec.Node, ptr string) {
 		switch x := v.(type) {
 		case map[string]any:
 			if t, ok := x["type"]; ok {
@@ -309,7 +448,7 @@ func fieldsOf(v any, where string, out []any) []any {
 					types = tt
 				}
 				if len(types) > 0 {
-					f := map[string]any{"where": where, "types": types, "enum": x["enum"] != nil}
+					f := map[string]any{"where": where, "types": types, "enum": x["enum"] != nil, "pointer": ptr}
 					if _, ok := x["const"]; ok {
 						f["const"] = true
 					} else {
@@ -328,14 +467,16 @@ func fieldsOf(v any, where string, out []any) []any {
 				case "enum", "const", "examples", "default":
 					continue // values, not schemas
 				}
-				walk(x[k], where+"/"+spec.EscapePointerToken(k))
+				cs, cp := child(src, ptr, k, -1)
+				walk(x[k], where+"/"+spec.EscapePointerToken(k), cs, cp)
 			}
 		case []any:
 			for i, e := range x {
-				walk(e, where+"/"+strconv.Itoa(i))
+				cs, cp := child(src, ptr, strconv.Itoa(i), i)
+				walk(e, where+"/"+strconv.Itoa(i), cs, cp)
 			}
 		}
 	}
-	walk(v, where)
+	walk(v, where, src, ptr)
 	return out
 }

@@ -27,7 +27,31 @@ type Model struct {
 	// Schemes holds every security scheme of components.securitySchemes.
 	Schemes  map[string]*bundle.SecurityScheme
 	Webhooks int
-	lowerer  *lower.Lowerer
+	// Skipped are the parts of the spec that could not be built, so the
+	// Model (and the policies' input) leaves them out: lint says so.
+	Skipped []Skipped
+	lowerer *lower.Lowerer
+}
+
+// Skipped is a part of the spec the Model leaves out, and why.
+type Skipped struct {
+	// What names it: "GET /pets", "path /pets/{id", "security scheme key".
+	What string
+	Why  string
+	Pos  diag.Pos
+}
+
+// skip records a part left out of the Model.
+func (m *Model) skip(at *spec.Node, why, format string, args ...any) {
+	m.Skipped = append(m.Skipped, Skipped{What: fmt.Sprintf(format, args...), Why: why, Pos: at.Pos()})
+}
+
+// unbuilt says why a node that should be an object is not one.
+func unbuilt(raw *spec.Node) string {
+	if raw.IsRef() && raw.Deref() == raw {
+		return "its $ref does not resolve"
+	}
+	return "it is not an object"
 }
 
 // operation is an operation being compiled: the bundle's view plus the spec
@@ -68,6 +92,9 @@ func resolve(ctx context.Context, doc *spec.Document) (*Model, diag.Diagnostics)
 	if schemes != nil && schemes.Kind == spec.Object {
 		for _, p := range schemes.Pairs {
 			m.Schemes[p.Key.Value] = securityScheme(p.Key.Value, p.Value.Deref(), &ds)
+			if v := p.Value.Deref(); v == nil || v.Kind != spec.Object || v.IsRef() {
+				m.skip(p.Key, unbuilt(p.Value), "security scheme %s", p.Key.Value)
+			}
 		}
 	}
 
@@ -83,8 +110,10 @@ func resolve(ctx context.Context, doc *spec.Document) (*Model, diag.Diagnostics)
 				continue
 			}
 			item := pp.Value.Deref()
-			if item == nil || item.Kind != spec.Object {
-				continue // unresolved $ref (reported) or a type error lint reports
+			if item == nil || item.Kind != spec.Object || item.IsRef() {
+				// An unresolved $ref (reported) or a type error lint reports.
+				m.skip(pp.Key, unbuilt(pp.Value), "path %s", pp.Key.Value)
+				continue
 			}
 			if strings.ContainsAny(pp.Key.Value, "?#") {
 				// Seen in real specs (OpenAI's "/v1/x?beta=true"): no request
@@ -94,6 +123,7 @@ func resolve(ctx context.Context, doc *spec.Document) (*Model, diag.Diagnostics)
 			tmpl, err := parseTemplate(pp.Key.Value)
 			if err != nil {
 				ds.Errorf(pp.Key.Pos(), CodeTemplate, "%v", err)
+				m.skip(pp.Key, "its path template is invalid", "path %s", pp.Key.Value)
 				continue
 			}
 			base := rootBase
@@ -102,8 +132,12 @@ func resolve(ctx context.Context, doc *spec.Document) (*Model, diag.Diagnostics)
 			}
 			itemPolicy := xgateway.DecodePolicy(item.Get("x-gateway"))
 			for _, method := range methodOrder {
-				opNode := item.Get(method).Deref()
-				if opNode == nil || opNode.Kind != spec.Object {
+				raw := item.Get(method)
+				opNode := raw.Deref()
+				if opNode == nil || opNode.Kind != spec.Object || opNode.IsRef() {
+					if raw != nil {
+						m.skip(item.Key(method), unbuilt(raw), "%s %s", strings.ToUpper(method), pp.Key.Value)
+					}
 					continue
 				}
 				op := &operation{node: opNode, pathItem: item, pathKey: pp.Key, tmpl: tmpl}
@@ -388,7 +422,11 @@ func securityScheme(name string, n *spec.Node, ds *diag.Diagnostics) *bundle.Sec
 	case "apiKey":
 		s.In, s.ParamName = n.GetString("in"), n.GetString("name")
 		if !slices.Contains([]string{"header", "query", "cookie"}, s.In) {
-			ds.Errorf(n.Pos(), CodeSecurity, "apiKey scheme %q: `in` must be header, query or cookie", name)
+			at := n.Get("in") // the value at fault, when there is one
+			if at == nil {
+				at = n
+			}
+			ds.Errorf(at.Pos(), CodeSecurity, "apiKey scheme %q: `in` must be header, query or cookie", name)
 		}
 		if s.ParamName == "" {
 			ds.Errorf(n.Pos(), CodeSecurity, "apiKey scheme %q has no `name`", name)

@@ -31,7 +31,9 @@ type Options struct {
 	// Root is the folder whose tree the spec's files must be in; "" means
 	// the spec's folder.
 	Root string
-	// Policies are run over every spec that compiles; nil runs none.
+	// Policies are run over every spec that loads, errors or not (what
+	// could not be built is left out of their input, and a note says so);
+	// nil runs none.
 	Policies *policy.Set
 }
 
@@ -75,15 +77,18 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: specPath, Lint: true, ReadFile: opts.ReadFile, Root: opts.Root})
 	// A spec refused for passing a limit of the loader (a.Doc.Refused) has
 	// no Root: the findings say why, and nothing else reads it.
-	if err != nil || a.Doc == nil || a.Doc.Root == nil {
+	if err != nil || a.Doc == nil || a.Doc.Root == nil || a.Model == nil {
 		if a != nil {
 			doc = a.Doc
 		}
+		if err == nil && hasPolicies(opts.Policies) {
+			ds = append(ds, skippedNote(specPath))
+		}
 		return doc, ds, err
 	}
-	// Policies judge the gateway a spec makes: they run on specs that
-	// compile, whose Model is complete.
-	if opts.Policies != nil && a.Model != nil && !ds.HasErrors() {
+	// One pass: the policies judge what the spec's Model could be built
+	// of, errors or not, so that one run reports every problem.
+	if opts.Policies != nil {
 		pds, err := evalPolicies(ctx, opts.Policies, a)
 		if err != nil {
 			return a.Doc, ds, err
@@ -94,6 +99,7 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 		return a.Doc, ds, err
 	}
 	ds = append(ds, runRules(a.Doc, rules)...)
+	addRanges(ds, a.Doc)
 	return a.Doc, ds, ctx.Err()
 }
 

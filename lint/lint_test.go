@@ -16,7 +16,11 @@ import (
 // wantRE finds the expectations of a case file: `# want "REGEXP"` at the end
 // of a line (several on one line are several findings), the analysistest
 // convention in YAML comments.
-var wantRE = regexp.MustCompile(`#\s*want((?:\s+"(?:[^"\\]|\\.)*")+)\s*$`)
+//
+// A want may give the finding's column, and the end of its range, before
+// its messages: `# want :7 "..."` (column 7 of that line), `# want
+// :7-9:12 "..."` (from column 7 to line 9, column 12, just past the node).
+var wantRE = regexp.MustCompile(`#\s*want(?:\s+:(\d+)(?:-(\d+):(\d+))?)?((?:\s+"(?:[^"\\]|\\.)*")+)\s*$`)
 
 var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
@@ -35,22 +39,30 @@ func TestRules(t *testing.T) {
 				if strings.Contains(filepath.Base(f), ".ref.") {
 					continue // a file cases refer to, not a case
 				}
-				runCase(t, r, f)
+				var opts Options
+				if r.ID == CodePolicies {
+					opts.Policies = builtinPolicies(t)
+				}
+				runCase(t, r.ID, f, opts, false)
 			}
 		})
 	}
 }
 
-func runCase(t *testing.T, r *Rule, file string) {
+// runCase runs one case file for rule id. needCol requires every want to
+// give the column.
+func runCase(t *testing.T, id string, file string, opts Options, needCol bool) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	type want struct {
-		line int
-		re   *regexp.Regexp
-		hit  bool
+		file            string
+		line, col       int
+		endLine, endCol int
+		re              *regexp.Regexp
+		hit             bool
 	}
 	var wants []*want
 	files := map[string][]byte{file: data}
@@ -67,33 +79,44 @@ func runCase(t *testing.T, r *Rule, file string) {
 			if m == nil {
 				continue
 			}
-			for _, q := range quotedRE.FindAllString(m[1], -1) {
+			col, _ := strconv.Atoi(m[1])
+			endLine, _ := strconv.Atoi(m[2])
+			endCol, _ := strconv.Atoi(m[3])
+			if needCol && col == 0 {
+				t.Fatalf("%s:%d: a want here gives the column: # want :COL \"...\"", name, i+1)
+			}
+			for _, q := range quotedRE.FindAllString(m[4], -1) {
 				s, err := strconv.Unquote(q)
 				if err != nil {
 					t.Fatalf("%s:%d: bad want %s: %v", name, i+1, q, err)
 				}
-				wants = append(wants, &want{line: i + 1, re: regexp.MustCompile(s)})
+				wants = append(wants, &want{file: filepath.Base(name), line: i + 1, col: col, endLine: endLine, endCol: endCol, re: regexp.MustCompile(s)})
 			}
 		}
 	}
-	ds, err := Run(context.Background(), file, Options{NoConfig: true})
+	opts.NoConfig = true
+	ds, err := Run(context.Background(), file, opts)
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
 	for _, d := range ds {
-		if d.Code != r.ID {
+		if d.Code != id {
 			continue
 		}
-		i := slices.IndexFunc(wants, func(w *want) bool { return !w.hit && w.line == d.Pos.Line && w.re.MatchString(d.Message) })
+		i := slices.IndexFunc(wants, func(w *want) bool {
+			return !w.hit && w.file == filepath.Base(d.Pos.File) && w.line == d.Pos.Line && w.re.MatchString(d.Message) &&
+				(w.col == 0 || w.col == d.Pos.Col) &&
+				(w.endLine == 0 || w.endLine == d.End.Line && w.endCol == d.End.Col)
+		})
 		if i < 0 {
-			t.Errorf("%s: unexpected finding: %s", file, d)
+			t.Errorf("%s: unexpected finding: %s (ends at %d:%d)", file, d, d.End.Line, d.End.Col)
 			continue
 		}
 		wants[i].hit = true
 	}
 	for _, w := range wants {
 		if !w.hit {
-			t.Errorf("%s:%d: no %s finding matching %q", file, w.line, r.ID, w.re)
+			t.Errorf("%s:%d:%d: no %s finding matching %q", w.file, w.line, w.col, id, w.re)
 		}
 	}
 }

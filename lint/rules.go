@@ -22,7 +22,7 @@ const (
 // All returns every rule, sorted by id. It is the registry: there is no
 // other list, and docs/rules.md is generated from it.
 func All() []*Rule {
-	rules := append(compilerRules(), operationID, responseDescription, unusedComponent, exampleSchema, structure, uncheckedScheme)
+	rules := append(compilerRules(), operationID, responseDescription, unusedComponent, exampleSchema, structure, uncheckedScheme, policiesNote)
 	slices.SortFunc(rules, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
 	return rules
 }
@@ -36,6 +36,10 @@ func ByID(id string) *Rule {
 	}
 	return nil
 }
+
+// policiesNote is the id of lint's notes about the policy run (evalPolicies).
+var policiesNote = &Rule{ID: CodePolicies, Severity: diag.Info, Category: Policy, Title: "what the policies could not judge",
+	Description: "Policies run on every spec that loads, errors or not. An info note names the operations and security schemes gwc could not build (an unresolved `$ref`, an invalid path template), which the policies' input leaves out; another says when the spec could not be loaded and the policies did not run. A warning names a policy whose result points at no node of the spec (a pointer that does not resolve, an unknown operationId): its finding is then reported without a line."}
 
 // compilerRules describe the checks compiler.Check makes: gwc build refuses
 // a spec on their errors, and lint reports them under the same ids.

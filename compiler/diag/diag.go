@@ -92,6 +92,10 @@ type Diagnostic struct {
 	Code    string
 	Message string
 	Pos     Pos
+	// End is just past the last character of the node the finding is about
+	// (Line and Col of the character after it, as SARIF's endColumn), in
+	// Pos's file; the zero Pos when only the start is known.
+	End Pos
 	// Pointer is the JSON pointer of the node in its file, when known.
 	Pointer string
 	Related []Related

@@ -361,3 +361,16 @@ func sanitize(s string) string {
 	}
 	return string(b)
 }
+
+// Sources maps each definition's name to the node it was lowered from.
+func (l *Lowerer) Sources() map[string]*spec.Node {
+	out := make(map[string]*spec.Node, len(l.names))
+	for k, name := range l.names {
+		out[name] = k.n
+	}
+	return out
+}
+
+// PointerOf is n's JSON pointer in its own file ("" for its root, or when
+// n is not in a loaded file).
+func (l *Lowerer) PointerOf(n *spec.Node) string { return l.pointerOf(n) }

@@ -46,6 +46,13 @@ type Node struct {
 	File  *File
 	Line  int32 // 1-based
 	Col   int32 // 1-based, in characters
+	// EndLine and EndCol are just past the node's last character (the
+	// column after it, as SARIF's endColumn): a scalar's token (quotes and
+	// block scalar lines included), a collection's last descendant, or its
+	// closing bracket when it is written in flow style. They are zero for a
+	// node the parser did not make (built by hand).
+	EndLine int32
+	EndCol  int32
 	// Ref is set by the loader on a JSON Reference object ({"$ref": "..."})
 	// to the node the reference points to. It is nil when the reference could
 	// not be resolved (the loader reported why).
@@ -64,6 +71,19 @@ func (n *Node) Pos() diag.Pos {
 		return diag.Pos{}
 	}
 	p := diag.Pos{Line: int(n.Line), Col: int(n.Col)}
+	if n.File != nil {
+		p.File = n.File.Path
+	}
+	return p
+}
+
+// End returns the position just past n's last character, in n's file; the
+// zero Pos when n has none.
+func (n *Node) End() diag.Pos {
+	if n == nil || n.EndLine == 0 {
+		return diag.Pos{}
+	}
+	p := diag.Pos{Line: int(n.EndLine), Col: int(n.EndCol)}
 	if n.File != nil {
 		p.File = n.File.Path
 	}

@@ -42,7 +42,7 @@ func parse(ctx context.Context, path string, data []byte) (*File, diag.Diagnosti
 		ds = append(ds, syntaxDiagnostic(path, data, err))
 		return f, ds
 	}
-	p := &converter{ctx: ctx, file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}}
+	p := &converter{ctx: ctx, file: f, done: map[*yaml.Node]*Node{}, busy: map[*yaml.Node]bool{}, loc: &locator{data: data}}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
 		f.Root = p.convert(doc.Content[0])
 		if p.stopped {
@@ -194,6 +194,22 @@ type converter struct {
 	// aliases are the aliases met, with the node each stands for.
 	aliases []aliasUse
 	diags   diag.Diagnostics
+	// loc finds where nodes end in the text; last is the furthest end of the
+	// nodes converted so far below the collection being converted.
+	loc  *locator
+	last mark
+}
+
+// setEnd records the end of n and pushes the collection's furthest end.
+func (p *converter) setEnd(n *Node, m mark) {
+	n.EndLine, n.EndCol = m.line, m.col
+	p.reach(m)
+}
+
+func (p *converter) reach(m mark) {
+	if p.last.before(m) {
+		p.last = m
+	}
 }
 
 type aliasUse struct {
@@ -224,12 +240,38 @@ func (p *converter) convert(y *yaml.Node) *Node {
 		}
 		n := p.done[target]
 		if n == nil {
+			outer := p.last
 			n = p.convert(target)
+			p.last = outer
 		}
 		p.aliases = append(p.aliases, aliasUse{alias: y, target: n})
+		p.reach(p.loc.aliasEnd(y))
 		return n
 	}
 	n := &Node{File: p.file, Line: int32(y.Line), Col: int32(y.Column)}
+	switch y.Kind {
+	case yaml.ScalarNode:
+		defer func() { p.setEnd(n, p.loc.scalarEnd(y)) }()
+	case yaml.SequenceNode, yaml.MappingNode:
+		outer := p.last
+		p.last = p.loc.at(y.Line, y.Column)
+		defer func() {
+			end := p.last
+			if y.Style&yaml.FlowStyle != 0 {
+				closer := byte('}')
+				if y.Kind == yaml.SequenceNode {
+					closer = ']'
+				}
+				from := end
+				if len(y.Content) == 0 {
+					from = p.loc.next(p.loc.skipProperties(end)) // past the opening bracket
+				}
+				end = p.loc.flowEnd(from, closer)
+			}
+			p.last = outer
+			p.setEnd(n, end)
+		}()
+	}
 	if y.Anchor != "" {
 		p.busy[y] = true
 		defer func() { delete(p.busy, y); p.done[y] = n }()
@@ -270,6 +312,7 @@ func (p *converter) mapping(n *Node, y *yaml.Node) {
 			continue
 		}
 		key := &Node{Kind: String, Value: k.Value, File: p.file, Line: int32(k.Line), Col: int32(k.Column)}
+		p.setEnd(key, p.loc.scalarEnd(k))
 		if first := seen[k.Value]; first != nil {
 			p.diags.Errorf(p.pos(k), CodeSyntax, "duplicate key %q (first at line %d)", k.Value, first.Line)
 			continue

@@ -353,3 +353,59 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestNodeEnds: every node knows where it ends, just past its last
+// character: a scalar's token (quotes, escapes, folded lines, block
+// scalars), a block collection's last descendant, a flow collection's
+// closing bracket; YAML and JSON alike, and an alias's target keeps its own.
+func TestNodeEnds(t *testing.T) {
+	src := "a: hello world\n" +
+		"b: \"quo\\\"ted\"\n" +
+		"c: 'it''s'\n" +
+		"d: |\n  line1\n\n  line2\n" +
+		"e: [1, 2, {x: y}]\n" +
+		"f:\n  g: &anc plain\n    folded\n  h: *anc\n" +
+		"i: {}\n" +
+		"j: >-\n  text\n" +
+		"k: 12   # comment\n" +
+		"l: ünï\n"
+	f, ds := Parse("t.yaml", []byte(src))
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	r := f.Root
+	for _, c := range []struct {
+		ptr  string
+		want string
+	}{
+		{"", "1:1-17:7"},
+		{"/a", "1:4-1:15"},
+		{"/b", "2:4-2:14"},
+		{"/c", "3:4-3:11"},
+		{"/d", "4:4-7:8"},
+		{"/e", "8:4-8:18"},
+		{"/e/2", "8:11-8:17"},
+		{"/f", "10:3-12:10"},
+		{"/f/g", "10:6-11:11"},
+		{"/f/h", "10:6-11:11"},
+		{"/i", "13:4-13:6"},
+		{"/j", "14:4-15:7"},
+		{"/k", "16:4-16:6"},
+		{"/l", "17:4-17:7"},
+	} {
+		n := r.At(c.ptr)
+		if got := fmt.Sprintf("%d:%d-%d:%d", n.Line, n.Col, n.EndLine, n.EndCol); got != c.want {
+			t.Errorf("%q: %s, want %s", c.ptr, got, c.want)
+		}
+	}
+	if k := r.Key("a"); k.EndLine != 1 || k.EndCol != 2 {
+		t.Errorf("key a ends at %d:%d, want 1:2", k.EndLine, k.EndCol)
+	}
+	j, _ := Parse("t.json", []byte(`{"a": {"b": [1, "x\"y"], "c": {}}, "d": null}`))
+	for ptr, want := range map[string]string{"": "1:1-1:46", "/a": "1:7-1:34", "/a/b/1": "1:17-1:23", "/a/c": "1:31-1:33", "/d": "1:41-1:45"} {
+		n := j.Root.At(ptr)
+		if got := fmt.Sprintf("%d:%d-%d:%d", n.Line, n.Col, n.EndLine, n.EndCol); got != want {
+			t.Errorf("json %q: %s, want %s", ptr, got, want)
+		}
+	}
+}

@@ -151,6 +151,8 @@ type jsonDiagnostic struct {
 	File     string        `json:"file"`
 	Line     int           `json:"line"`
 	Column   int           `json:"column"`
+	EndLine  int           `json:"endLine,omitempty"`
+	EndCol   int           `json:"endColumn,omitempty"`
 	Severity string        `json:"severity"`
 	Rule     string        `json:"rule"`
 	Message  string        `json:"message"`
@@ -187,6 +189,9 @@ func JSON(w io.Writer, r *Report) error {
 	for _, d := range r.Diagnostics {
 		jd := jsonDiagnostic{File: d.Pos.File, Line: d.Pos.Line, Column: d.Pos.Col, Severity: d.Severity.String(),
 			Rule: d.Code, Message: d.Message, Pointer: d.Pointer, Fingerprint: lint.Fingerprint(d)}
+		if d.End.IsValid() {
+			jd.EndLine, jd.EndCol = d.End.Line, d.End.Col
+		}
 		if rule := lint.ByID(d.Code); rule != nil {
 			jd.Help = rule.HelpURI()
 		}
@@ -222,9 +227,19 @@ func GitHub(w io.Writer, r *Report) error {
 		}
 		if d.Pos.Line > 0 {
 			props = append(props, fmt.Sprintf("line=%d", d.Pos.Line))
+			if d.End.IsValid() {
+				props = append(props, fmt.Sprintf("endLine=%d", d.End.Line))
+			}
 		}
-		if d.Pos.Col > 0 {
+		// GitHub honours columns only within one line (and refuses them
+		// across lines); endColumn is just past the node, as SARIF's is
+		// (GitHub does not document which; github/docs#40038 found it
+		// exclusive).
+		if d.Pos.Col > 0 && (!d.End.IsValid() || d.End.Line == d.Pos.Line) {
 			props = append(props, fmt.Sprintf("col=%d", d.Pos.Col))
+			if d.End.IsValid() && d.End.Col > d.Pos.Col {
+				props = append(props, fmt.Sprintf("endColumn=%d", d.End.Col))
+			}
 		}
 		props = append(props, "title="+ghProperty(d.Code))
 		b.WriteString(strings.Join(props, ","))

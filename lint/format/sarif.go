@@ -96,6 +96,8 @@ type sarifArtifact struct {
 type sarifRegion struct {
 	StartLine   int `json:"startLine"`
 	StartColumn int `json:"startColumn,omitempty"`
+	EndLine     int `json:"endLine,omitempty"`
+	EndColumn   int `json:"endColumn,omitempty"`
 }
 
 // level is SARIF's name for a severity.
@@ -131,7 +133,7 @@ func SARIF(w io.Writer, r *Report) error {
 	}
 	for _, d := range r.Diagnostics {
 		res := sarifResult{RuleID: d.Code, Level: level(d.Severity), Message: sarifText{d.Message},
-			Locations: []sarifLocation{{PhysicalLocation: physical(d.Pos)}}}
+			Locations: []sarifLocation{{PhysicalLocation: physicalRange(d.Pos, d.End)}}}
 		res.PartialFingerprints = map[string]string{lint.FingerprintKey: lint.Fingerprint(d)}
 		if i, ok := index[d.Code]; ok {
 			res.RuleIndex = &i
@@ -148,10 +150,17 @@ func SARIF(w io.Writer, r *Report) error {
 	return enc.Encode(sarifLog{Schema: sarifSchema, Version: sarifVersion, Runs: []sarifRun{run}})
 }
 
-func physical(p diag.Pos) sarifPhysical {
+func physical(p diag.Pos) sarifPhysical { return physicalRange(p, diag.Pos{}) }
+
+// physicalRange is a location from p to end (just past the node, as SARIF's
+// endColumn is); end may be the zero Pos.
+func physicalRange(p, end diag.Pos) sarifPhysical {
 	ph := sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri(p.File)}}
 	if p.Line > 0 {
 		ph.Region = &sarifRegion{StartLine: p.Line, StartColumn: p.Col}
+		if end.IsValid() {
+			ph.Region.EndLine, ph.Region.EndColumn = end.Line, end.Col
+		}
 	}
 	return ph
 }

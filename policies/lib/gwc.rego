@@ -3,6 +3,14 @@
 # description: Functions over the policy input (docs/policy-input.md). Not a policy itself.
 package gwc.lib
 
+# token escapes s as one JSON pointer reference token (RFC 6901): a name
+# in a finding's pointer ("/components/securitySchemes/" + token(name)).
+token(s) := replace(replace(s, "~", "~0"), "/", "~1")
+
+# source is the pointer of the x-gateway member that sets field of the
+# operation's effective policy (op.policySources), else the operation's.
+source(op, field) := object.get(object.get(op, "policySources", {}), field, op.pointer)
+
 # is_loopback is true for a host that never leaves the machine.
 is_loopback(host) if host == "localhost"
 

@@ -12,7 +12,7 @@ import data.gwc.lib
 
 sensitive := {"admin", "internal", "debug"}
 
-deny contains {"msg": msg, "operation": op.operationId} if {
+deny contains {"msg": msg, "pointer": op.pointer} if {
 	some op in input.operations
 	not lib.authenticated(op)
 	some seg in split(lower(op.fullPath), "/")

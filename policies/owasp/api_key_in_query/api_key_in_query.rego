@@ -7,7 +7,10 @@
 #   owasp: "API2:2023 Broken Authentication"
 package gwc.owasp.api_key_in_query
 
-deny contains {"msg": msg, "pointer": sprintf("/components/securitySchemes/%s", [name])} if {
+import data.gwc.lib
+
+# The finding is at the scheme's `in: query`.
+deny contains {"msg": msg, "pointer": concat("", [object.get(s, "pointer", sprintf("/components/securitySchemes/%s", [lib.token(name)])), "/in"])} if {
 	some name, s in input.securitySchemes
 	s.type == "apiKey"
 	s["in"] == "query"

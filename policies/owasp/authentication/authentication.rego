@@ -30,4 +30,4 @@ undeclared contains op if {
 	not op.securityDeclared
 }
 
-finding(op) := {"msg": sprintf("%s %s has no authentication and is not declared public (security: [])", [op.method, op.fullPath]), "operation": op.operationId}
+finding(op) := {"msg": sprintf("%s %s has no authentication and is not declared public (security: [])", [op.method, op.fullPath]), "pointer": op.pointer}

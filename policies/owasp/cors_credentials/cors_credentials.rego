@@ -8,7 +8,10 @@
 #   owasp: "API8:2023 Security Misconfiguration"
 package gwc.owasp.cors_credentials
 
-deny contains {"msg": msg, "operation": op.operationId} if {
+import data.gwc.lib
+
+# The finding is at the cors setting the operation inherits.
+deny contains {"msg": msg, "pointer": lib.source(op, "cors")} if {
 	some op in input.operations
 	cors := op.policy.cors
 	cors.allowCredentials

@@ -8,7 +8,8 @@
 #   owasp: "API9:2023 Improper Inventory Management"
 package gwc.owasp.deprecated
 
-warn contains {"msg": msg, "operation": op.operationId} if {
+# The finding is at the operation's `deprecated: true`.
+warn contains {"msg": msg, "pointer": concat("", [op.pointer, "/deprecated"])} if {
 	some op in input.operations
 	op.deprecated
 	op.policy.upstream

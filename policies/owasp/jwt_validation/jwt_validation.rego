@@ -14,6 +14,8 @@
 #   owasp: "API2:2023 Broken Authentication"
 package gwc.owasp.jwt_validation
 
+import data.gwc.lib
+
 token_scheme(s) if s.type in {"oauth2", "openIdConnect"}
 
 token_scheme(s) if {
@@ -21,7 +23,7 @@ token_scheme(s) if {
 	lower(s.scheme) == "bearer"
 }
 
-warn contains {"msg": msg, "pointer": sprintf("/components/securitySchemes/%s", [name])} if {
+warn contains {"msg": msg, "pointer": object.get(s, "pointer", concat("", ["/components/securitySchemes/", lib.token(name)]))} if {
 	input.gatewayConfigured
 	some name, s in input.securitySchemes
 	token_scheme(s)

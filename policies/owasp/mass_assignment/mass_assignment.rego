@@ -15,7 +15,8 @@ closed(node) if node.additionalProperties == false
 
 closed(node) if node.unevaluatedProperties == false
 
-warn contains {"msg": msg, "operation": op.operationId} if {
+# The finding is at the body's schema (in the file it is written in).
+warn contains {"msg": msg, "pointer": concat("", [op.pointer, "/requestBody/content/", lib.token(c.type), "/schema"])} if {
 	some op in input.operations
 	lib.is_write(op)
 	some c in op.body.content

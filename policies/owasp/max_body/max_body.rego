@@ -10,7 +10,8 @@
 #   owasp: "API4:2023 Unrestricted Resource Consumption"
 package gwc.owasp.max_body
 
-warn contains {"msg": msg, "operation": op.operationId} if {
+# The finding is at the operation's requestBody.
+warn contains {"msg": msg, "pointer": concat("", [op.pointer, "/requestBody"])} if {
 	input.gatewayConfigured
 	some op in input.operations
 	op.body

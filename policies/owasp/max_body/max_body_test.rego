@@ -3,7 +3,8 @@ package gwc.owasp.max_body_test
 import data.gwc.owasp.max_body
 
 test_flags_unset if {
-	count(max_body.warn) == 1 with input as {"gatewayConfigured": true, "operations": [{"operationId": "a", "method": "POST", "fullPath": "/a", "body": {"content": []}, "policy": {}}]}
+	r := max_body.warn with input as {"gatewayConfigured": true, "operations": [{"operationId": "a", "pointer": "/paths/~1a/post", "method": "POST", "fullPath": "/a", "body": {"content": []}, "policy": {}}]}
+	[f.pointer | some f in r] == ["/paths/~1a/post/requestBody"]
 }
 
 test_set_passes if {

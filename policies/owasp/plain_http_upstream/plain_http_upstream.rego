@@ -11,7 +11,8 @@ package gwc.owasp.plain_http_upstream
 
 import data.gwc.lib
 
-deny contains {"msg": msg, "pointer": "/x-gateway/upstreams"} if {
+# The finding is at the target's URL string.
+deny contains {"msg": msg, "pointer": object.get(t, "pointer", sprintf("/x-gateway/upstreams/%s", [lib.token(name)]))} if {
 	some name, u in input.upstreams
 	some t in u.targets
 	startswith(t.url, "http://")

@@ -10,7 +10,7 @@
 #   owasp: "API4:2023 Unrestricted Resource Consumption"
 package gwc.owasp.rate_limit
 
-warn contains {"msg": msg, "operation": op.operationId} if {
+warn contains {"msg": msg, "pointer": op.pointer} if {
 	input.gatewayConfigured
 	some op in input.operations
 	not op.policy.rateLimit

@@ -3,7 +3,8 @@ package gwc.owasp.rate_limit_test
 import data.gwc.owasp.rate_limit
 
 test_flags_none if {
-	count(rate_limit.warn) == 1 with input as {"gatewayConfigured": true, "operations": [{"operationId": "a", "method": "GET", "fullPath": "/a", "policy": {}}]}
+	r := rate_limit.warn with input as {"gatewayConfigured": true, "operations": [{"operationId": "a", "pointer": "/paths/~1a/get", "method": "GET", "fullPath": "/a", "policy": {}}]}
+	[f.pointer | some f in r] == ["/paths/~1a/get"]
 }
 
 test_limited_passes if {

@@ -12,7 +12,8 @@ package gwc.owasp.shared_cache
 
 import data.gwc.lib
 
-warn contains {"msg": msg, "operation": op.operationId} if {
+# The finding is at the cache setting the operation inherits.
+warn contains {"msg": msg, "pointer": lib.source(op, "cache")} if {
 	some op in input.operations
 	lib.authenticated(op)
 	op.policy.cache.shared

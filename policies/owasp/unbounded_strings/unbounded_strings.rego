@@ -9,47 +9,45 @@
 #   owasp: "API4:2023 Unrestricted Resource Consumption"
 package gwc.owasp.unbounded_strings
 
-kinds := {"string", "array"}
+# One finding per schema node, at the node (the property's schema, in the
+# file that declares it): an operation's own request fields, and the
+# fields of the definitions its request reaches, each once whichever
+# operations share it.
 
-# places(fields, kind) are the sorted places where fields leave kind
-# unbounded. The checks are inline (not a function per field): this runs
-# over every schema node of every definition.
-places(fields, "string") := sort({f.where |
-	some f in fields
+bound_names := {"string": "maxLength, enum, format or pattern", "array": "maxItems"}
+
+unbounded(f, "string") if {
 	"string" in f.types
 	not f.enum
 	not f["const"]
 	not f.maxLength
 	not f.format
 	not f.pattern
-})
+}
 
-places(fields, "array") := sort({f.where |
-	some f in fields
+unbounded(f, "array") if {
 	"array" in f.types
 	not f.maxItems
-})
-
-# in_def[name][kind] are the unbounded places of a definition: a rule with
-# keys, so each is computed once per spec, whichever operations reach it.
-in_def[name][kind] := places(fields, kind) if {
-	some name, fields in input.defFields
-	some kind in kinds
 }
 
-warn contains {"msg": msg, "operation": op.operationId} if {
-	# One reference to the whole of in_def, then plain lookups: OPA computes
-	# it once instead of once per operation and definition.
-	by_def := in_def
+# reached are the definitions some operation's request reaches.
+reached contains d if {
 	some op in input.operations
-	some kind in kinds
-	own := places(op.requestFields, kind)
-	n := count(own) + sum([count(by_def[d][kind]) | some d in op.defs])
-	n > 0
-	sample := array.concat(own, [x | some d in op.defs; some x in array.slice(by_def[d][kind], 0, 3)])
-	msg := sprintf("%s %s: %d request %ss have no %s (%s)", [op.method, op.fullPath, n, kind, bound_names[kind], first(sample)])
+	some d in op.defs
 }
 
-bound_names := {"string": "maxLength, enum, format or pattern", "array": "maxItems"}
+warn contains {"msg": msg, "pointer": object.get(f, "pointer", op.pointer)} if {
+	some op in input.operations
+	some f in op.requestFields
+	some kind in ["string", "array"]
+	unbounded(f, kind)
+	msg := sprintf("%s %s: request %s %s has no %s", [op.method, op.fullPath, kind, f.where, bound_names[kind]])
+}
 
-first(places) := concat(", ", array.slice(sort(places), 0, 3))
+warn contains {"msg": msg, "pointer": f.pointer} if {
+	some d in reached
+	some f in input.defFields[d]
+	some kind in ["string", "array"]
+	unbounded(f, kind)
+	msg := sprintf("request %s %s has no %s", [kind, f.where, bound_names[kind]])
+}

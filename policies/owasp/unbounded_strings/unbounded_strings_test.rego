@@ -2,17 +2,17 @@ package gwc.owasp.unbounded_strings_test
 
 import data.gwc.owasp.unbounded_strings
 
-op(fields, defs) := {"operations": [{"operationId": "a", "method": "POST", "fullPath": "/a", "requestFields": fields, "defs": object.keys(defs)}], "defFields": defs}
+op(fields, defs) := {"operations": [{"operationId": "a", "pointer": "/paths/~1a/post", "method": "POST", "fullPath": "/a", "requestFields": fields, "defs": object.keys(defs)}], "defFields": defs}
 
 test_flags_unbounded if {
 	r := unbounded_strings.warn with input as op([
-		{"where": "/body(application/json)/properties/name", "types": ["string"], "enum": false, "const": false},
-		{"where": "/body(application/json)/properties/tags", "types": ["array"], "enum": false, "const": false},
-		{"where": "/body(application/json)/properties/tags/items", "types": ["string"], "enum": false, "const": false, "maxLength": 5},
+		{"where": "/body(application/json)/properties/name", "types": ["string"], "enum": false, "const": false, "pointer": "/n"},
+		{"where": "/body(application/json)/properties/tags", "types": ["array"], "enum": false, "const": false, "pointer": "/t"},
+		{"where": "/body(application/json)/properties/tags/items", "types": ["string"], "enum": false, "const": false, "maxLength": 5, "pointer": "/t/items"},
 	], {})
 	r == {
-		{"msg": "POST /a: 1 request strings have no maxLength, enum, format or pattern (/body(application/json)/properties/name)", "operation": "a"},
-		{"msg": "POST /a: 1 request arrays have no maxItems (/body(application/json)/properties/tags)", "operation": "a"},
+		{"msg": "POST /a: request string /body(application/json)/properties/name has no maxLength, enum, format or pattern", "pointer": "/n"},
+		{"msg": "POST /a: request array /body(application/json)/properties/tags has no maxItems", "pointer": "/t"},
 	}
 }
 
@@ -26,6 +26,6 @@ test_bounded_passes if {
 }
 
 test_reaches_defs if {
-	r := unbounded_strings.warn with input as op([], {"Pet": [{"where": "/$defs/Pet/properties/name", "types": ["string"], "enum": false, "const": false}]})
-	count(r) == 1
+	r := unbounded_strings.warn with input as op([], {"Pet": [{"where": "/$defs/Pet/properties/name", "types": ["string"], "enum": false, "const": false, "pointer": "pet.yaml#/Pet/properties/name"}]})
+	r == {{"msg": "request string /$defs/Pet/properties/name has no maxLength, enum, format or pattern", "pointer": "pet.yaml#/Pet/properties/name"}}
 }
