@@ -167,8 +167,12 @@ func FuzzLint(f *testing.F) {
 			}
 			if d.Code == spec.CodeLimit || strings.Contains(d.Message, "YAML aliases expand") {
 				// A refused spec gets no other finding from it: nothing
-				// else ran.
+				// else ran (the note that says the policies did not run
+				// aside).
 				for _, o := range ds {
+					if o.Code == CodePolicies && strings.Contains(o.Message, "were not run") {
+						continue
+					}
 					if o.Code != spec.CodeLimit && o.Code != spec.CodeSyntax && o.Code != spec.CodeRef && o.Code != spec.CodeIO && o.Code != "gwc-openapi-version" {
 						t.Fatalf("the spec was refused (%s), yet %s ran: %s", d, o.Code, o)
 					}
