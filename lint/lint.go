@@ -87,18 +87,34 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 		return doc, ds, err
 	}
 	// One pass: the policies judge what the spec's Model could be built
-	// of, errors or not, so that one run reports every problem.
+	// of, errors or not, so that one run reports every problem. They run
+	// beside the rules: both only read the loaded spec and its Model.
+	var pds diag.Diagnostics
+	var perr error
+	var wg sync.WaitGroup
 	if opts.Policies != nil {
-		pds, err := evalPolicies(ctx, opts.Policies, a)
-		if err != nil {
-			return a.Doc, ds, err
-		}
-		ds = append(ds, pds...)
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					pds = nil
+					pds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while running the policies on this spec (%v); please report it with the spec", r)
+				}
+			}()
+			pds, perr = evalPolicies(ctx, opts.Policies, a)
+		})
+	}
+	var rds diag.Diagnostics
+	if ctx.Err() == nil {
+		rds = runRules(a.Doc, rules)
+	}
+	wg.Wait()
+	if perr != nil {
+		return a.Doc, ds, perr
 	}
 	if err := ctx.Err(); err != nil {
 		return a.Doc, ds, err
 	}
-	ds = append(ds, runRules(a.Doc, rules)...)
+	ds = append(append(ds, pds...), rds...)
 	addRanges(ds, a.Doc)
 	return a.Doc, ds, ctx.Err()
 }

@@ -120,12 +120,26 @@ func evalPolicies(ctx context.Context, s *policy.Set, a *compiler.Analysis) (dia
 	if !hasPolicies(s) {
 		return nil, nil // libraries only (--no-builtin-policies): nothing to judge
 	}
+	// The two halves of the input, the Model and the spec as written, are
+	// built side by side.
+	var specT *ast.Term
+	var specPanic any
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { specPanic = recover() }()
+		specT = specTerm(a.Doc.Root, map[*spec.Node]*ast.Term{})
+	}()
 	input, err := policy.Input(a.Model.PolicyInputWithoutSpec())
+	<-done
+	if specPanic != nil {
+		panic(specPanic) // analyze reports it as gwc failing
+	}
 	if err != nil {
 		return nil, fmt.Errorf("building the policy input: %w", err)
 	}
 	if obj, ok := input.(ast.Object); ok {
-		obj.Insert(ast.StringTerm("spec"), specTerm(a.Doc.Root, map[*spec.Node]*ast.Term{}))
+		obj.Insert(ast.StringTerm("spec"), specT)
 	}
 	results, failures := s.Eval(ctx, input)
 	var ds diag.Diagnostics

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -77,11 +80,11 @@ var (
 	errMemory = errors.New("memory budget spent")
 )
 
-// Eval evaluates every policy over input, in package order; within a package
-// deny comes before warn, and each set in its order (sorted by OPA). A policy
-// that fails is a Failure, and the others still run; when the budget is
-// spent, the policy running is stopped and those after it are not run (one
-// Failure says which).
+// Eval evaluates every policy over input, concurrently, and returns the
+// results in package order; within a package deny comes before warn, and
+// each set in its order (sorted by OPA). A policy that fails is a Failure,
+// and the others still run; when the budget is spent, the policies running
+// are stopped and those not started are not run (one Failure says which).
 func (s *Set) Eval(ctx context.Context, input ast.Value) ([]Result, []Failure) {
 	b := s.Budget.withDefaults()
 	ctx, cancel := context.WithTimeoutCause(ctx, b.Time, errTime)
@@ -89,26 +92,56 @@ func (s *Set) Eval(ctx context.Context, input ast.Value) ([]Result, []Failure) {
 	ctx, stop := watchMemory(ctx, b.Memory)
 	defer stop()
 
+	// The packages run on as many goroutines as Go has Ps (a prepared
+	// query may be evaluated concurrently, and the input is only read);
+	// their findings are gathered in package order, whatever the schedule.
+	type outcome struct {
+		rs  []Result
+		fs  []Failure
+		ran bool
+	}
+	outs := make([]outcome, len(s.Packages))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(s.Packages)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(s.Packages) {
+					return
+				}
+				p, o := s.Packages[i], &outs[i]
+				o.ran = true
+				for set, q := range s.queries[p] {
+					if q == nil {
+						continue
+					}
+					rs, fs := evalSet(ctx, b, p, set == 0, q, input)
+					o.rs = append(o.rs, rs...)
+					o.fs = append(o.fs, fs...)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	var out []Result
 	var fails []Failure
+	var notRun []string
+	var first *Package
 	for i, p := range s.Packages {
-		if ctx.Err() != nil {
-			var names []string
-			for _, q := range s.Packages[i:] {
-				names = append(names, q.ID)
+		if !outs[i].ran {
+			if first == nil {
+				first = p
 			}
-			fails = append(fails, Failure{Package: p, File: p.File, Line: p.Line, Col: 1,
-				Msg: fmt.Sprintf("%s not run: %s", plural(len(names), "policy", "policies"), stopped(ctx, b, names))})
-			break
+			notRun = append(notRun, p.ID)
+			continue
 		}
-		for set, q := range s.queries[p] {
-			if q == nil {
-				continue
-			}
-			rs, fs := evalSet(ctx, b, p, set == 0, q, input)
-			out = append(out, rs...)
-			fails = append(fails, fs...)
-		}
+		out = append(out, outs[i].rs...)
+		fails = append(fails, outs[i].fs...)
+	}
+	if first != nil {
+		fails = append(fails, Failure{Package: first, File: first.File, Line: first.Line, Col: 1,
+			Msg: fmt.Sprintf("%s not run: %s", plural(len(notRun), "policy", "policies"), stopped(ctx, b, notRun))})
 	}
 	return out, fails
 }

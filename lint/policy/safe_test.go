@@ -159,7 +159,7 @@ func TestRuntimeErrors(t *testing.T) {
 }
 
 // TestTimeBudget: a slow policy is stopped at the deadline, named with its
-// file and line, and the policies after it are said not to have run.
+// file and line, and a policy that could not start is said not to have run.
 func TestTimeBudget(t *testing.T) {
 	s := mustLoad(t,
 		"a.rego", "package gwc.a\n\ndeny contains \"a fine\" if true\n",
@@ -172,17 +172,22 @@ func TestTimeBudget(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("took %s", d)
 	}
-	if len(rs) != 1 || rs[0].Msg != "a fine" {
+	// The policies run concurrently: c runs beside the slow one when Go
+	// has a second P, and is said not to have run when it has not.
+	cRan := len(rs) == 2 && rs[1].Msg == "c"
+	if len(rs) == 0 || rs[0].Msg != "a fine" || (len(rs) != 1 && !cRan) {
 		t.Errorf("results %+v", rs)
 	}
-	if len(fails) != 2 {
-		t.Fatalf("failures %+v", fails)
+	if want := map[bool]int{true: 1, false: 2}[cRan]; len(fails) != want {
+		t.Fatalf("failures %+v, want %d", fails, want)
 	}
 	if f := fails[0]; f.File != "b_slow.rego" || f.Line != 1 || !strings.HasPrefix(f.Msg, "the policy was stopped: the policies' time budget (300ms, gwc lint --policy-timeout) was spent") {
 		t.Errorf("%+v", f)
 	}
-	if f := fails[1]; f.Package.ID != "policy/c" || !strings.Contains(f.Msg, "1 policy not run: the policies' time budget") {
-		t.Errorf("%+v", f)
+	if !cRan {
+		if f := fails[1]; f.Package.ID != "policy/c" || !strings.Contains(f.Msg, "1 policy not run: the policies' time budget") {
+			t.Errorf("%+v", f)
+		}
 	}
 }
 
