@@ -50,7 +50,11 @@ func Compare(old, new *Side, opts Options) *Result {
 				}
 				continue
 			}
-			c.add(KindOperationRemoved, name, old.opPos(op), "operation removed (operationId %s)", op.ID)
+			if op.ID != op.Method+" "+op.Path {
+				c.add(KindOperationRemoved, name, old.opPos(op), "operation removed (operationId %s)", op.ID)
+			} else {
+				c.add(KindOperationRemoved, name, old.opPos(op), "operation removed")
+			}
 			continue
 		}
 		c.operation(name, op, nop)

@@ -219,7 +219,11 @@ func (c *comparer) policy(name string, old, new *bundle.Operation) {
 	}
 	oup, nup := upstreamText(op), upstreamText(np)
 	if oup != nup {
-		c.add(KindUpstreamChanged, name, c.new.policyPos(new, "upstream"), "now answered by %s (was %s)", nup, oup)
+		field := "upstream"
+		if np.Mock && !op.Mock {
+			field = "mock"
+		}
+		c.add(KindUpstreamChanged, name, c.new.policyPos(new, field), "now answered by %s (was %s)", nup, oup)
 	}
 	if np.Path != op.Path && !np.Mock && np.Upstream != "" {
 		c.add(KindPathRewriteChanged, name, c.new.policyPos(new, "path"), "upstream path rewrite changed from %s to %s", orNone(op.Path), orNone(np.Path))
