@@ -66,22 +66,23 @@ type Kind struct {
 
 // The kinds of change, in the order docs/diff.md lists them.
 var (
-	KindPathRemoved             = Kind{"diff/path-removed", Breaking, "a path and all its operations removed"}
-	KindOperationRemoved        = Kind{"diff/operation-removed", Breaking, "an operation (method) removed"}
-	KindParameterAddedRequired  = Kind{"diff/parameter-added-required", Breaking, "a new required parameter"}
-	KindParameterMadeRequired   = Kind{"diff/parameter-made-required", Breaking, "an optional parameter made required"}
-	KindRequestBodyRequired     = Kind{"diff/request-body-required", Breaking, "a request body added as required, or made required"}
-	KindMediaTypeRemoved        = Kind{"diff/media-type-removed", Breaking, "a request media type no longer accepted"}
-	KindPropertyAddedRequired   = Kind{"diff/request-property-added-required", Breaking, "a new required request-body property"}
-	KindPropertyMadeRequired    = Kind{"diff/request-property-made-required", Breaking, "an optional request-body property made required"}
-	KindTypeChanged             = Kind{"diff/type-changed", Breaking, "a schema's type narrowed (requests) or changed (responses)"}
-	KindFormatChanged           = Kind{"diff/format-changed", Breaking, "a schema's format added or changed"}
-	KindEnumNarrowed            = Kind{"diff/enum-narrowed", Breaking, "a request enum value removed, or an enum added"}
-	KindConstraintNarrowed      = Kind{"diff/constraint-narrowed", Breaking, "a request bound tightened: maxLength lowered, minimum raised, pattern changed..."}
-	KindResponseRemoved         = Kind{"diff/response-removed", Breaking, "a success response (2XX status) removed"}
-	KindResponsePropertyRemoved = Kind{"diff/response-property-removed", Breaking, "a response property removed"}
-	KindSecurityChanged         = Kind{"diff/security-changed", Breaking, "security clients must now meet: added, or an alternative dropped"}
-	KindSecuritySchemeChanged   = Kind{"diff/security-scheme-changed", Breaking, "a security scheme's type, location or name changed"}
+	KindPathRemoved              = Kind{"diff/path-removed", Breaking, "a path and all its operations removed"}
+	KindOperationRemoved         = Kind{"diff/operation-removed", Breaking, "an operation (method) removed"}
+	KindParameterAddedRequired   = Kind{"diff/parameter-added-required", Breaking, "a new required parameter"}
+	KindParameterMadeRequired    = Kind{"diff/parameter-made-required", Breaking, "an optional parameter made required"}
+	KindRequestBodyRequired      = Kind{"diff/request-body-required", Breaking, "a request body added as required, or made required"}
+	KindMediaTypeRemoved         = Kind{"diff/media-type-removed", Breaking, "a request media type no longer accepted"}
+	KindPropertyAddedRequired    = Kind{"diff/request-property-added-required", Breaking, "a new required request-body property"}
+	KindPropertyMadeRequired     = Kind{"diff/request-property-made-required", Breaking, "an optional request-body property made required"}
+	KindTypeChanged              = Kind{"diff/type-changed", Breaking, "a schema's type narrowed (requests) or changed (responses)"}
+	KindFormatChanged            = Kind{"diff/format-changed", Breaking, "a schema's format added or changed"}
+	KindEnumNarrowed             = Kind{"diff/enum-narrowed", Breaking, "a request enum value removed, or an enum added"}
+	KindConstraintNarrowed       = Kind{"diff/constraint-narrowed", Breaking, "a request bound tightened: maxLength lowered, minimum raised, pattern changed..."}
+	KindResponseRemoved          = Kind{"diff/response-removed", Breaking, "a success response (2XX status) removed"}
+	KindResponsePropertyRemoved  = Kind{"diff/response-property-removed", Breaking, "a response property removed"}
+	KindResponsePropertyOptional = Kind{"diff/response-property-optional", Breaking, "a required response property made optional"}
+	KindSecurityChanged          = Kind{"diff/security-changed", Breaking, "security clients must now meet: added, or an alternative dropped"}
+	KindSecuritySchemeChanged    = Kind{"diff/security-scheme-changed", Breaking, "a security scheme's type, location or name changed"}
 
 	KindAuthChanged        = Kind{"diff/gateway-auth-changed", Gateway, "gateway authentication added or changed: authorizer, JWT or key settings"}
 	KindRateLimitLowered   = Kind{"diff/rate-limit-lowered", Gateway, "a rate limit added or lowered"}
@@ -104,7 +105,7 @@ var Kinds = []Kind{
 	KindPathRemoved, KindOperationRemoved, KindParameterAddedRequired, KindParameterMadeRequired,
 	KindRequestBodyRequired, KindMediaTypeRemoved, KindPropertyAddedRequired, KindPropertyMadeRequired,
 	KindTypeChanged, KindFormatChanged, KindEnumNarrowed, KindConstraintNarrowed, KindResponseRemoved,
-	KindResponsePropertyRemoved, KindSecurityChanged, KindSecuritySchemeChanged,
+	KindResponsePropertyRemoved, KindResponsePropertyOptional, KindSecurityChanged, KindSecuritySchemeChanged,
 	KindAuthChanged, KindRateLimitLowered, KindMaxBodyLowered, KindCORSOriginRemoved, KindUpstreamChanged,
 	KindPathRewriteChanged, KindTimeoutLowered,
 	KindOperationAdded, KindOperationDeprecated, KindParameterRemoved, KindResponseRemovedInfo,

@@ -352,6 +352,14 @@ func (l loc) child(name string) loc {
 	return loc{l.base, l.path + "." + name}
 }
 
+func (l loc) branch(key, label string) loc {
+	p := key + "[" + label + "]"
+	if l.path != "" {
+		p = l.path + "/" + p
+	}
+	return loc{l.base, p}
+}
+
 func (l loc) items() loc {
 	if l.path == "" {
 		return loc{l.base + " items", ""}
@@ -379,6 +387,60 @@ func (sc *schemaCmp) compare(old, new *schema, where loc, depth int) {
 	if oi, ni := old.get("items"), new.get("items"); oi != nil && ni != nil {
 		sc.compare(oi, ni, where.items(), depth+1)
 	}
+	for _, key := range []string{"oneOf", "anyOf"} {
+		ob, nb := old.branches(key), new.branches(key)
+		for i, o := range ob {
+			for j, n := range nb {
+				// Branches pair by the schema they $ref, else by position.
+				if o.name != "" && o.name == n.name || o.name == "" && n.name == "" && i == j {
+					label := n.name
+					if label == "" {
+						label = strconv.Itoa(j)
+					}
+					sc.compare(o.s, n.s, where.branch(key, label), depth+1)
+					break
+				}
+			}
+		}
+	}
+}
+
+type branch struct {
+	name string // the last segment of its $ref, "" when inline
+	s    *schema
+}
+
+// branches are the members of a oneOf or anyOf.
+func (s *schema) branches(key string) []branch {
+	var out []branch
+	if s == nil {
+		return nil
+	}
+	if s.n != nil {
+		list := s.n.Get(key).Deref()
+		if list == nil || list.Kind != spec.Array {
+			return nil
+		}
+		for _, e := range list.Elems {
+			ref, _ := e.RefString()
+			if d := e.Deref(); d != nil {
+				out = append(out, branch{ref[strings.LastIndex(ref, "/")+1:], &schema{n: d, side: s.side}})
+			}
+		}
+		return out
+	}
+	m, _ := s.v.(map[string]any)
+	list, _ := m[key].([]any)
+	for _, e := range list {
+		ref := ""
+		if em, ok := e.(map[string]any); ok {
+			ref, _ = em["$ref"].(string)
+		}
+		if w := s.wrap(e); w != nil {
+			out = append(out, branch{ref[strings.LastIndex(ref, "/")+1:], w})
+		}
+	}
+	return out
 }
 
 func (sc *schemaCmp) compareTypes(old, new *schema, where loc) {
@@ -541,6 +603,12 @@ func (sc *schemaCmp) compareProperties(old, new *schema, where loc, depth int) {
 			}
 		}
 	} else {
+		oreq, nreq := old.required(), new.required()
+		for _, m := range np {
+			if _, ok := oldByName[m.name]; ok && oreq[m.name] && !nreq[m.name] {
+				sc.c.add(KindResponsePropertyOptional, sc.op, m.pos, "%s is no longer required: answers may leave it out", where.child(m.name))
+			}
+		}
 		for _, m := range op {
 			if _, ok := newByName[m.name]; !ok {
 				at := new.get("properties").pos()

@@ -26,7 +26,7 @@ func changeKeys(r *Result) []string {
 	var ks []string
 	for _, c := range r.Changes {
 		switch c.Kind {
-		case KindResponsePropertyRemoved, KindResponseEnumAdded:
+		case KindResponsePropertyRemoved, KindResponsePropertyOptional, KindResponseEnumAdded:
 			continue
 		case KindTypeChanged:
 			if strings.HasPrefix(c.Message, "response ") {
