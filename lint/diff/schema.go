@@ -275,11 +275,13 @@ func allows(ts []string, t string) bool {
 func (s *schema) properties() []member {
 	var out []member
 	seen := map[string]bool{}
+	walked := map[uintptr]bool{} // a shared allOf member is read once
 	var walk func(s *schema, depth int)
 	walk = func(s *schema, depth int) {
-		if s == nil || depth > 8 {
+		if s == nil || depth > 8 || walked[s.id()] && s.id() != 0 {
 			return
 		}
+		walked[s.id()] = true
 		for _, m := range s.get("properties").members() {
 			if !seen[m.name] {
 				seen[m.name] = true
@@ -297,11 +299,13 @@ func (s *schema) properties() []member {
 // required merges `required` of the schema and of its allOf members.
 func (s *schema) required() map[string]bool {
 	out := map[string]bool{}
+	walked := map[uintptr]bool{}
 	var walk func(s *schema, depth int)
 	walk = func(s *schema, depth int) {
-		if s == nil || depth > 8 {
+		if s == nil || depth > 8 || walked[s.id()] && s.id() != 0 {
 			return
 		}
+		walked[s.id()] = true
 		for _, e := range s.get("required").elems() {
 			if v, ok := e.str(); ok {
 				out[v] = true

@@ -2,12 +2,15 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/runtime/bundle"
@@ -271,5 +274,45 @@ func TestSpecWithErrorsIsAnInputError(t *testing.T) {
 	}
 	if _, err := Load(context.Background(), Source{Path: filepath.Join(dir, "junk.gwb")}); err == nil {
 		t.Fatal("junk bundle: no error")
+	}
+}
+
+// TestHostileSchemas: schemas that refer to themselves, and allOf and
+// oneOf fans whose expansion would be exponential, are compared in bounded
+// time.
+func TestHostileSchemas(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("openapi: 3.0.3\ninfo: {title: H, version: '1'}\npaths:\n  /h:\n    post:\n      requestBody:\n        content:\n          application/json: {schema: {$ref: '#/components/schemas/S0'}}\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json: {schema: {$ref: '#/components/schemas/S0'}}\ncomponents:\n  schemas:\n")
+	const levels = 30
+	for i := 0; i < levels; i++ {
+		next := fmt.Sprintf("S%d", i+1)
+		if i == levels-1 {
+			next = "S0" // and back round
+		}
+		fmt.Fprintf(&b, "    S%d:\n      type: object\n      required: [a]\n      allOf: [{$ref: '#/components/schemas/%s'}, {$ref: '#/components/schemas/%s'}]\n      oneOf: [{$ref: '#/components/schemas/%s'}, {$ref: '#/components/schemas/%s'}]\n      properties:\n        a: {$ref: '#/components/schemas/%s'}\n        b: {$ref: '#/components/schemas/%s'}\n        c: {type: string, maxLength: %%d}\n", i, next, next, next, next, next, next)
+	}
+	dir := t.TempDir()
+	write := func(name string, maxLen int) *Side {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(b.String(), "%d", strconv.Itoa(maxLen))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Load(context.Background(), Source{Path: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	old, new := write("old.yaml", 10), write("new.yaml", 5)
+	done := make(chan *Result)
+	go func() { done <- Compare(old, new, Options{}) }()
+	select {
+	case r := <-done:
+		n, _ := r.Count(Breaking)
+		if n == 0 {
+			t.Fatal("maxLength lowered in every schema, yet no breaking change")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Compare did not finish in 20s")
 	}
 }
