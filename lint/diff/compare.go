@@ -308,29 +308,59 @@ func mediaTypes(ms []bundle.MediaType) string {
 // to 299.
 func isSuccess(status string) bool { return strings.HasPrefix(status, "2") }
 
+// statuses are an operation's declared response statuses. A spec declares
+// them all; a bundle keeps them only for operations it mocks, and ok is
+// false for the others.
+func (s *Side) statuses(op *bundle.Operation) (statuses []string, ok bool) {
+	if s.Doc == nil {
+		if op.Policy.Upstream != "" && !op.Policy.Mock {
+			return nil, false
+		}
+		for _, r := range op.Responses {
+			statuses = append(statuses, r.Status)
+		}
+		return statuses, true
+	}
+	resps := s.opNode(op).Get("responses").Deref()
+	if resps == nil || resps.Kind != spec.Object {
+		return nil, true
+	}
+	for _, p := range resps.Pairs {
+		if !strings.HasPrefix(p.Key.Value, "x-") {
+			statuses = append(statuses, p.Key.Value)
+		}
+	}
+	return statuses, true
+}
+
 func (c *comparer) responses(name string, old, new *bundle.Operation) {
-	newResp := map[string]bundle.Response{}
-	for _, r := range new.Responses {
-		newResp[strings.ToUpper(r.Status)] = r
+	oldStatuses, ok1 := c.old.statuses(old)
+	newStatuses, ok2 := c.new.statuses(new)
+	if !ok1 || !ok2 {
+		return
+	}
+	newResp := map[string]string{}
+	for _, st := range newStatuses {
+		newResp[strings.ToUpper(st)] = st
 	}
 	oldResps := c.old.opNode(old).Get("responses").Deref()
 	newResps := c.new.opNode(new).Get("responses").Deref()
-	for _, r := range old.Responses {
-		nr, ok := newResp[strings.ToUpper(r.Status)]
+	for _, status := range oldStatuses {
+		nstatus, ok := newResp[strings.ToUpper(status)]
 		if !ok {
 			at := c.new.nodePos(c.new.opNode(new).Key("responses"), new)
 			k := KindResponseRemovedInfo
-			if isSuccess(r.Status) {
+			if isSuccess(status) {
 				k = KindResponseRemoved
 			}
-			c.add(k, name, at, "response %s removed", r.Status)
+			c.add(k, name, at, "response %s removed", status)
 			continue
 		}
 		if c.old.Doc == nil || c.new.Doc == nil {
 			continue // bundles keep no response schemas
 		}
-		ocontent := oldResps.Get(r.Status).Deref().Get("content").Deref()
-		ncontent := newResps.Get(nr.Status).Deref().Get("content").Deref()
+		ocontent := oldResps.Get(status).Deref().Get("content").Deref()
+		ncontent := newResps.Get(nstatus).Deref().Get("content").Deref()
 		if ocontent == nil || ncontent == nil {
 			continue
 		}
@@ -341,7 +371,7 @@ func (c *comparer) responses(name string, old, new *bundle.Operation) {
 			}
 			sc := &schemaCmp{c: c, op: name, dir: response, visited: map[[2]uintptr]bool{}}
 			sc.compare(nodeSchema(c.old, p.Value.Deref().Get("schema")), nodeSchema(c.new, nmt.Get("schema")),
-				loc{base: "response " + r.Status + " (" + p.Key.Value + ")"}, 0)
+				loc{base: "response " + status + " (" + p.Key.Value + ")"}, 0)
 		}
 	}
 }
