@@ -131,3 +131,23 @@ func TestEveryKindHasACase(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsListEveryKind keeps docs/diff.md's table in step with Kinds: each
+// kind is a row with its level, and the page names no kind that is not one.
+func TestDocsListEveryKind(t *testing.T) {
+	data, err := os.ReadFile("../../docs/diff.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for _, k := range Kinds {
+		if !strings.Contains(doc, "| `"+k.ID+"` | "+k.Level.String()+" |") {
+			t.Errorf("docs/diff.md has no row for %s (%s)", k.ID, k.Level)
+		}
+	}
+	for _, id := range regexp.MustCompile("`(diff/[a-z-]+)`").FindAllStringSubmatch(doc, -1) {
+		if _, ok := KindByID(id[1]); !ok {
+			t.Errorf("docs/diff.md names %s, which is not a kind", id[1])
+		}
+	}
+}
