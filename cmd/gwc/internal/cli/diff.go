@@ -119,13 +119,21 @@ func diffFailLevel(s string) (*diff.Level, bool) {
 }
 
 func diffRun(ctx context.Context, opts *DiffOptions) error {
-	old, err := loadSide(ctx, opts.IO, opts.Old)
-	if err != nil {
-		return err
-	}
-	new, err := loadSide(ctx, opts.IO, opts.New)
-	if err != nil {
-		return err
+	// The two sides load at once: on a large spec, loading is most of the
+	// time.
+	var old *diff.Side
+	var oldErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		old, oldErr = diff.Load(ctx, opts.Old)
+	}()
+	new, newErr := diff.Load(ctx, opts.New)
+	<-done
+	for _, err := range []error{oldErr, newErr} {
+		if err != nil {
+			return inputError(opts.IO, err)
+		}
 	}
 	if ds := diff.CheckMarkers(new); len(ds) > 0 {
 		return ReportDiagnostics(opts.IO, ds)
@@ -140,15 +148,12 @@ func diffRun(ctx context.Context, opts *DiffOptions) error {
 	return nil
 }
 
-// loadSide reads one side; what cannot be read, and a spec's errors, exit 2.
-func loadSide(ctx context.Context, ios *iostreams.IOStreams, src diff.Source) (*diff.Side, error) {
-	side, err := diff.Load(ctx, src)
-	if err == nil {
-		return side, nil
-	}
+// inputError reports a side that could not be read, with a spec's errors,
+// for exit 2.
+func inputError(ios *iostreams.IOStreams, err error) error {
 	var ie *diff.InputError
 	if errors.As(err, &ie) && len(ie.Diagnostics) > 0 {
 		ReportDiagnostics(ios, ie.Diagnostics)
 	}
-	return nil, IOError(err)
+	return IOError(err)
 }
