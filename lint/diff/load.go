@@ -62,8 +62,9 @@ func ParseSource(arg string) Source {
 	if _, err := os.Stat(arg); err == nil {
 		return Source{Path: arg}
 	}
-	// A one-letter prefix is a Windows drive (C:\x), not a ref.
-	if ref, p, ok := strings.Cut(arg, ":"); ok && len(ref) > 1 && p != "" {
+	// A one-letter prefix is a Windows drive (C:\x), not a ref; a URL is
+	// neither (gwc reads no URLs: it is a missing file).
+	if ref, p, ok := strings.Cut(arg, ":"); ok && len(ref) > 1 && p != "" && !strings.HasPrefix(p, "//") {
 		return Source{Path: p, Ref: ref}
 	}
 	return Source{Path: arg}

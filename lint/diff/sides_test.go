@@ -243,14 +243,15 @@ func TestParseSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	for arg, want := range map[string]Source{
-		"api.yaml":                {Path: "api.yaml"},
-		"origin/main:api.yaml":    {Path: "api.yaml", Ref: "origin/main"},
-		"HEAD~1:specs/api.yaml":   {Path: "specs/api.yaml", Ref: "HEAD~1"},
-		"a:b.yaml":                {Path: "a:b.yaml"}, // an existing file wins
-		`C:\specs\api.yaml`:       {Path: `C:\specs\api.yaml`},
-		"v1.2.0:api.yaml":         {Path: "api.yaml", Ref: "v1.2.0"},
-		"bundle.gwb":              {Path: "bundle.gwb"},
-		"refs/tags/v1:bundle.gwb": {Path: "bundle.gwb", Ref: "refs/tags/v1"},
+		"api.yaml":                 {Path: "api.yaml"},
+		"origin/main:api.yaml":     {Path: "api.yaml", Ref: "origin/main"},
+		"HEAD~1:specs/api.yaml":    {Path: "specs/api.yaml", Ref: "HEAD~1"},
+		"a:b.yaml":                 {Path: "a:b.yaml"}, // an existing file wins
+		`C:\specs\api.yaml`:        {Path: `C:\specs\api.yaml`},
+		"v1.2.0:api.yaml":          {Path: "api.yaml", Ref: "v1.2.0"},
+		"bundle.gwb":               {Path: "bundle.gwb"},
+		"https://x.example/a.yaml": {Path: "https://x.example/a.yaml"},
+		"refs/tags/v1:bundle.gwb":  {Path: "bundle.gwb", Ref: "refs/tags/v1"},
 	} {
 		if got := ParseSource(arg); got != want {
 			t.Errorf("ParseSource(%q) = %+v, want %+v", arg, got, want)
