@@ -151,3 +151,22 @@ func TestDocsListEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryKindHasAScript keeps the CLI's script tests complete: each kind
+// shows in the output some cmd/gwc/testdata/script/diff*.txtar checks.
+func TestEveryKindHasAScript(t *testing.T) {
+	files, _ := filepath.Glob("../../cmd/gwc/testdata/script/diff*.txtar")
+	var all strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(data)
+	}
+	for _, k := range Kinds {
+		if !strings.Contains(all.String(), " "+k.ID+" ") {
+			t.Errorf("no diff script shows %s", k.ID)
+		}
+	}
+}
