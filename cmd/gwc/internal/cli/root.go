@@ -226,6 +226,7 @@ and serves bundles.`,
 	// them sorted.
 	root.AddCommand(
 		NewCmdBuild(ios, nil),
+		NewCmdDiff(ios, nil),
 		NewCmdInspect(ios, nil),
 		NewCmdLint(ios, nil),
 		NewCmdRules(ios, nil),
