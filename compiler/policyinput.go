@@ -33,6 +33,7 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	}
 	rootSecurity := m.Doc.Root.Get("security") != nil
 	var ops []any
+	lowered, refs := m.lowerer.Defs(), map[string][]string{}
 	for _, op := range m.Operations {
 		// Responses are for mocks; what a policy needs of them is in the
 		// raw spec. Leaving them out keeps large specs' input small.
@@ -48,7 +49,7 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 		delete(o, "source")
 		o["securityDeclared"] = rootSecurity || op.node.Get("security") != nil
 		o["security"] = m.securityView(op.Security)
-		o["defs"] = m.defsOf(op)
+		o["defs"] = m.defsOf(op, lowered, refs)
 		o["requestFields"] = requestFields(op, opPtr)
 		if i := slices.IndexFunc(m.Gateway.Upstreams, func(u bundle.Upstream) bool { return u.Name == op.Policy.Upstream }); i >= 0 {
 			o["upstream"] = m.upstreamValue(m.Gateway.Upstreams[i])
@@ -99,7 +100,7 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	defs := map[string]any{}
 	defFields := map[string]any{}
 	sources := m.lowerer.Sources()
-	for name, d := range m.lowerer.Defs() {
+	for name, d := range lowered {
 		var v any
 		if json.Unmarshal(d, &v) == nil {
 			defs[name] = v
@@ -161,24 +162,32 @@ func (m *Model) securityView(reqs []bundle.Requirement) []any {
 
 // defsOf names the schema definitions an operation's request schemas reach,
 // so that a policy can walk them without following references itself.
-func (m *Model) defsOf(op *operation) []any {
-	all := m.lowerer.Defs()
+// all is the lowerer's definitions (Defs copies them, so they are taken
+// once); refs caches each definition's refNames, which defsOf reads once
+// per operation that reaches the definition (a large spec's operations
+// share most of theirs).
+func (m *Model) defsOf(op *operation, all map[string]json.RawMessage, refs map[string][]string) []any {
 	seen := map[string]bool{}
-	var visit func(raw json.RawMessage)
-	visit = func(raw json.RawMessage) {
-		for _, name := range refNames(raw) {
+	var visit func(names []string)
+	visit = func(names []string) {
+		for _, name := range names {
 			if !seen[name] {
 				seen[name] = true
-				visit(all[name])
+				r, ok := refs[name]
+				if !ok {
+					r = refNames(all[name])
+					refs[name] = r
+				}
+				visit(r)
 			}
 		}
 	}
 	for _, p := range op.Params {
-		visit(p.Schema)
+		visit(refNames(p.Schema))
 	}
 	if op.Body != nil {
 		for _, c := range op.Body.Content {
-			visit(c.Schema)
+			visit(refNames(c.Schema))
 		}
 	}
 	names := slices.Sorted(maps.Keys(seen))
@@ -419,6 +428,16 @@ func schemaFields(raw json.RawMessage, where string, src *spec.Node, ptr string,
 // lowered from, ptr its pointer for policies (nodePointer): each field gets
 // the pointer of its own node, walked beside the lowered schema, or of the
 // nearest node above it the spec has where lowering changed the shape.
+// isContainer reports whether v, a decoded JSON value, is an object or an
+// array: the only values below which fieldsOf can find a field.
+func isContainer(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any:
+		return true
+	}
+	return false
+}
+
 func fieldsOf(v any, where string, src *spec.Node, ptr string, out []any) []any {
 	var walk func(v any, where string, src *spec.Node, ptr string)
 	child := func(src *spec.Node, ptr, tok string, i int) (*spec.Node, string) {
@@ -467,11 +486,17 @@ func fieldsOf(v any, where string, src *spec.Node, ptr string, out []any) []any 
 				case "enum", "const", "examples", "default":
 					continue // values, not schemas
 				}
+				if !isContainer(x[k]) {
+					continue // a keyword's scalar: no field below it
+				}
 				cs, cp := child(src, ptr, k, -1)
 				walk(x[k], where+"/"+spec.EscapePointerToken(k), cs, cp)
 			}
 		case []any:
 			for i, e := range x {
+				if !isContainer(e) {
+					continue
+				}
 				cs, cp := child(src, ptr, strconv.Itoa(i), i)
 				walk(e, where+"/"+strconv.Itoa(i), cs, cp)
 			}

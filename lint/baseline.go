@@ -138,10 +138,15 @@ func newPointerIndex(root *spec.Node) *pointerIndex {
 	// entry is the innermost; recursion depth is bounded by the parser's.
 	var walk func(n *spec.Node, ptr int32)
 	walk = func(n *spec.Node, ptr int32) {
-		if n == nil || seen[n] { // an alias: named where it is first reached
+		if n == nil {
 			return
 		}
-		seen[n] = true
+		if n.Shared { // an alias's node: named where it is first reached
+			if seen[n] {
+				return
+			}
+			seen[n] = true
+		}
 		ix.nodes = append(ix.nodes, placed{n.Line, n.Col, ptr})
 		for i, e := range n.Elems {
 			ix.ptrs = append(ix.ptrs, ptrStep{ptr, strconv.Itoa(i)})

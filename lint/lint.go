@@ -186,17 +186,23 @@ func filter(ds diag.Diagnostics, doc *spec.Document, cfg *Config) diag.Diagnosti
 // nodes the configuration's ignore pointers name in the entry file.
 func ignoreSpans(doc *spec.Document, cfg *Config) []span {
 	var out []span
-	// YAML aliases share nodes: each is visited once, where its lines are.
+	// YAML aliases share nodes (Shared): each is visited once, where its
+	// lines are.
 	seen := map[*spec.Node]bool{}
 	for _, f := range doc.Files {
 		// key is the member key n is the value of: a finding about the member
 		// as a whole is reported there, on the line before a block value.
 		var walk func(n, key *spec.Node)
 		walk = func(n, key *spec.Node) {
-			if n == nil || seen[n] {
+			if n == nil {
 				return
 			}
-			seen[n] = true
+			if n.Shared {
+				if seen[n] {
+					return
+				}
+				seen[n] = true
+			}
 			if n.Kind == spec.Object {
 				if ig := n.Get(IgnoreKey); ig != nil {
 					var ids []string
@@ -268,10 +274,15 @@ func nodeSpan(n, key *spec.Node, rules []string) span {
 	seen := map[*spec.Node]bool{}
 	var walk func(m *spec.Node)
 	walk = func(m *spec.Node) {
-		if m == nil || m.File != n.File || seen[m] {
+		if m == nil || m.File != n.File {
 			return
 		}
-		seen[m] = true
+		if m.Shared {
+			if seen[m] {
+				return
+			}
+			seen[m] = true
+		}
 		s.end = max(s.end, m.Line)
 		for _, e := range m.Elems {
 			walk(e)

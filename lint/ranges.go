@@ -33,10 +33,15 @@ func addRanges(ds diag.Diagnostics, doc *spec.Document) {
 	seen := map[*spec.Node]bool{}
 	var walk func(n *spec.Node)
 	walk = func(n *spec.Node) {
-		if n == nil || n.File == nil || seen[n] {
+		if n == nil || n.File == nil {
 			return
 		}
-		seen[n] = true
+		if n.Shared {
+			if seen[n] {
+				return
+			}
+			seen[n] = true
+		}
 		for _, p := range n.Pairs {
 			if p.Key.File == nil {
 				continue

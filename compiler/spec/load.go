@@ -276,16 +276,22 @@ func (r *resolver) prefetch(f *File) {
 // visited once. It gives up when ctx is done.
 type refCollector struct {
 	ctx     context.Context
-	seen    map[*Node]bool
+	seen    map[*Node]bool // the Shared nodes visited
+	visits  int
 	stopped bool
 }
 
 func (c *refCollector) collect(n *Node, out *[]string) {
-	if c.seen[n] || c.stopped {
+	if c.stopped {
 		return
 	}
-	c.seen[n] = true
-	if len(c.seen)%4096 == 0 && c.ctx.Err() != nil {
+	if n.Shared {
+		if c.seen[n] {
+			return
+		}
+		c.seen[n] = true
+	}
+	if c.visits++; c.visits%4096 == 0 && c.ctx.Err() != nil {
 		c.stopped = true
 		return
 	}

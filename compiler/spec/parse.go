@@ -244,6 +244,7 @@ func (p *converter) convert(y *yaml.Node) *Node {
 			n = p.convert(target)
 			p.last = outer
 		}
+		n.Shared = true
 		p.aliases = append(p.aliases, aliasUse{alias: y, target: n})
 		p.reach(p.loc.aliasEnd(y))
 		return n
