@@ -261,7 +261,7 @@ func (c *Config) decode(root *yaml.Node) {
 				c.decodeIgnore(i, resolve(e))
 			}
 		case "policies":
-			c.Policies = c.strings(v, "policies", "a list of directories")
+			c.Policies = c.policyDirs(v)
 		case "policy-timeout":
 			d, err := time.ParseDuration(v.Value)
 			switch {
@@ -364,6 +364,89 @@ func (c *Config) strings(v *yaml.Node, where, what string) []string {
 	return out
 }
 
+// policyDirs reads the policies key: folders, relative to the
+// configuration's, inside its repository (the nearest folder above it with
+// a .git), or inside its own folder when it is in none. A .gwc.yaml comes
+// with the pull request gwc lint checks, so it may not point gwc at files
+// elsewhere on the machine (an absolute path, too many "..", or a symbolic
+// link that leads out); --policy, which the workflow sets, may.
+func (c *Config) policyDirs(v *yaml.Node) []string {
+	if v.Kind != yaml.SequenceNode {
+		c.problem(v, "policies must be a list of directories, not %s", kindName(v))
+		return nil
+	}
+	base := "."
+	if c.Path != "" {
+		base = filepath.Dir(c.Path)
+	}
+	bound := repoRoot(base)
+	var out []string
+	for _, e := range v.Content {
+		e = resolve(e)
+		if e.Kind != yaml.ScalarNode || isNull(e) {
+			c.problem(e, "policies must be a list of directories, not one that is %s", kindName(e))
+			continue
+		}
+		d := filepath.Join(base, filepath.FromSlash(e.Value))
+		if filepath.IsAbs(e.Value) || !within(bound, d) {
+			c.problem(e, "policies: %q is not a folder inside %s: a .gwc.yaml may name only folders of its repository (use --policy DIR for policies from elsewhere)", e.Value, bound)
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			if realBound, err := filepath.EvalSymlinks(bound); err != nil || !within(realBound, real) {
+				c.problem(e, "policies: %q leads outside %s through a symbolic link (use --policy DIR for policies from elsewhere)", e.Value, bound)
+				continue
+			}
+		}
+		out = append(out, e.Value)
+	}
+	return out
+}
+
+// repoRoot is the nearest folder at or above dir that holds a .git (a
+// folder, or a file in a worktree), else dir itself.
+func repoRoot(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	for d := abs; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return relToWD(d)
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return dir
+		}
+		d = up
+	}
+}
+
+// relToWD says an absolute folder as the configuration's path is said:
+// relative to the working directory where it is below it.
+func relToWD(abs string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return abs
+	}
+	if rel, err := filepath.Rel(wd, abs); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+		return rel
+	}
+	return abs
+}
+
+// within reports whether path is bound or below it, both cleaned, made
+// absolute, without following links.
+func within(bound, path string) bool {
+	b, err1 := filepath.Abs(bound)
+	p, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(b, p)
+	return err == nil && (rel == "." || filepath.IsLocal(rel))
+}
+
 // Err is what LoadConfig found wrong, before rule ids are checked: nil, or a
 // *ConfigError.
 func (c *Config) Err() error {
@@ -419,10 +502,10 @@ func (c *Config) PolicyDirs() []string {
 	}
 	out := make([]string, len(c.Policies))
 	for i, d := range c.Policies {
-		if filepath.IsAbs(d) || c.Path == "" {
+		if c.Path == "" {
 			out[i] = d
 		} else {
-			out[i] = filepath.Join(filepath.Dir(c.Path), d)
+			out[i] = filepath.Join(filepath.Dir(c.Path), filepath.FromSlash(d))
 		}
 	}
 	return out
