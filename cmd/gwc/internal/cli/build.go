@@ -114,7 +114,8 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
+	defer os.Remove(tmp)  // a no-op after the rename
+	defer holdTemp(tmp)() // removed by a forced exit too (SIGINT, SIGTERM)
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("cannot write %s: %w", path, unwrapPathError(err))

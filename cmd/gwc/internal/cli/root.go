@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -141,9 +142,42 @@ func Main() int {
 	hard := err != nil || cmd.Name() != "serve"
 	go watchSignals(sigs, cancel, hard, func(code int, msg string) {
 		fmt.Fprintln(ios.ErrOut, msg)
+		removeTemps()
 		os.Exit(code)
 	})
 	return execute(ctx, root, args, ios)
+}
+
+// temps are the temporary files being written (a bundle before its rename),
+// which a forced exit removes: it ends the process without running defers.
+var temps struct {
+	sync.Mutex
+	paths map[string]bool
+}
+
+// holdTemp registers p until release is called.
+func holdTemp(p string) (release func()) {
+	temps.Lock()
+	defer temps.Unlock()
+	if temps.paths == nil {
+		temps.paths = map[string]bool{}
+	}
+	temps.paths[p] = true
+	return func() {
+		temps.Lock()
+		defer temps.Unlock()
+		delete(temps.paths, p)
+	}
+}
+
+// removeTemps removes every registered temporary file.
+func removeTemps() {
+	temps.Lock()
+	defer temps.Unlock()
+	for p := range temps.paths {
+		os.Remove(p)
+		delete(temps.paths, p)
+	}
 }
 
 // watchSignals cancels the context at the first signal and, when hard, ends

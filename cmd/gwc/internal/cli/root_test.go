@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -250,5 +251,30 @@ func TestWatchSignals(t *testing.T) {
 	case e := <-out:
 		t.Errorf("serve was ended: %+v", e)
 	case <-time.After(StopGrace + 200*time.Millisecond):
+	}
+}
+
+// TestForcedExitRemovesTemps: a bundle being written when a second signal
+// (or the grace period) ends the process is not left behind as a .tmp file.
+func TestForcedExitRemovesTemps(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".api.gwb.123.tmp")
+	if err := os.WriteFile(p, []byte("half a bundle"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	release := holdTemp(p)
+	removeTemps()
+	if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the temporary file is still there: %v", err)
+	}
+	release()
+	// A file released before the exit is the writer's to remove: left alone.
+	q := filepath.Join(t.TempDir(), "kept")
+	if err := os.WriteFile(q, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	holdTemp(q)()
+	removeTemps()
+	if _, err := os.Stat(q); err != nil {
+		t.Fatalf("a released file was removed: %v", err)
 	}
 }
