@@ -38,10 +38,11 @@ func (k Kind) String() string {
 // Node is one JSON value of a spec file.
 type Node struct {
 	Kind Kind
-	// Shared is set on a node a YAML alias refers to: the one node that is
-	// reached both where its anchor is and through every alias. Only such
-	// nodes can be reached twice in a walk over Elems and Pairs (the tree is
-	// a tree otherwise), so a walk needs to remember only these.
+	// Shared is set on a node reached from more than one parent: the node a
+	// YAML alias refers to (where its anchor is and through every alias),
+	// and the keys and values a merge key (<<) copies into a mapping. Only
+	// such nodes can be reached twice in a walk over Elems and Pairs (the
+	// tree is a tree otherwise), so a walk needs to remember only these.
 	Shared bool
 	// Value is the scalar's text: the string itself, "true"/"false", or a
 	// number in JSON syntax. It is empty for null, arrays and objects.

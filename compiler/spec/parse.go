@@ -295,10 +295,31 @@ func (p *converter) convert(y *yaml.Node) *Node {
 	return n
 }
 
+// smallMapping is the most members a mapping has for its duplicate keys to
+// be found by a linear search.
+const smallMapping = 16
+
 func (p *converter) mapping(n *Node, y *yaml.Node) {
 	n.Pairs = make([]Pair, 0, len(y.Content)/2)
 	var merges []*yaml.Node
-	seen := make(map[string]*Node, len(y.Content)/2)
+	// Duplicate keys: a linear search of the members so far, and a map
+	// only for a large mapping (most have a few members, and a map each
+	// is most of the cost of a large spec's load).
+	var seen map[string]*Node
+	if len(y.Content)/2 > smallMapping {
+		seen = make(map[string]*Node, len(y.Content)/2)
+	}
+	find := func(key string) *Node {
+		if seen != nil {
+			return seen[key]
+		}
+		for _, pr := range n.Pairs {
+			if pr.Key.Value == key {
+				return pr.Key
+			}
+		}
+		return nil
+	}
 	for i := 0; i+1 < len(y.Content); i += 2 {
 		k, v := y.Content[i], y.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
@@ -314,11 +335,13 @@ func (p *converter) mapping(n *Node, y *yaml.Node) {
 		}
 		key := &Node{Kind: String, Value: k.Value, File: p.file, Line: int32(k.Line), Col: int32(k.Column)}
 		p.setEnd(key, p.loc.scalarEnd(k))
-		if first := seen[k.Value]; first != nil {
+		if first := find(k.Value); first != nil {
 			p.diags.Errorf(p.pos(k), CodeSyntax, "duplicate key %q (first at line %d)", k.Value, first.Line)
 			continue
 		}
-		seen[k.Value] = key
+		if seen != nil {
+			seen[k.Value] = key
+		}
 		n.Pairs = append(n.Pairs, Pair{Key: key, Value: p.convert(v)})
 	}
 	// YAML merge keys (<<: *base) add the members the mapping does not set itself.
@@ -336,8 +359,15 @@ func (p *converter) mapping(n *Node, y *yaml.Node) {
 				continue
 			}
 			for _, pr := range merged.Pairs {
-				if seen[pr.Key.Value] == nil {
-					seen[pr.Key.Value] = pr.Key
+				if find(pr.Key.Value) == nil {
+					if seen != nil {
+						seen[pr.Key.Value] = pr.Key
+					}
+					// The member is the merged mapping's too: reached twice.
+					pr.Key.Shared = true
+					if pr.Value != nil {
+						pr.Value.Shared = true
+					}
 					n.Pairs = append(n.Pairs, pr)
 				}
 			}

@@ -409,3 +409,27 @@ func TestNodeEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedNodes: the nodes an alias or a merge key makes reachable twice
+// are marked, and no other.
+func TestSharedNodes(t *testing.T) {
+	src := "base: &b {x: {y: 1}}\nalias: *b\nmerged: {<<: *b, z: 2}\nplain: {q: [1, 2]}\n"
+	f, ds := Parse("t.yaml", []byte(src))
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	root := f.Root
+	if !root.Get("base").Shared || root.Get("alias") != root.Get("base") {
+		t.Errorf("the anchored mapping is not shared with its alias")
+	}
+	m := root.Get("merged")
+	if x := m.Get("x"); x == nil || !x.Shared || x != root.Get("base").Get("x") {
+		t.Errorf("the merged member is not the base's, marked shared: %+v", x)
+	}
+	if m.Shared || m.Get("z").Shared || root.Get("plain").Shared || root.Get("plain").Get("q").Elems[0].Shared {
+		t.Errorf("a node reached once is marked shared")
+	}
+	if root.Get("base").Get("x").Get("y").Shared {
+		t.Errorf("a node below a shared one is reached through it only, and is not marked")
+	}
+}
