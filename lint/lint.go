@@ -35,6 +35,10 @@ type Options struct {
 	// could not be built is left out of their input, and a note says so);
 	// nil runs none.
 	Policies *policy.Set
+	// PolicySet, when set, gives the policies instead of Policies: Run calls
+	// it once, beside loading the spec (compiling a policy pack takes as
+	// long as loading a small spec), and returns its error.
+	PolicySet func() (*policy.Set, error)
 }
 
 // Run lints one spec: the compiler's checks, then every rule, with the
@@ -52,11 +56,34 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 	if rules == nil {
 		rules = All()
 	}
-	if err := cfg.CheckRules(append(All(), PolicyRules(opts.Policies)...)); err != nil {
+	policies := func() (*policy.Set, error) { return opts.Policies, nil }
+	if opts.PolicySet != nil {
+		type loaded struct {
+			set *policy.Set
+			err error
+		}
+		ch := make(chan loaded, 1)
+		go func() {
+			s, err := opts.PolicySet()
+			ch <- loaded{s, err}
+		}()
+		policies = sync.OnceValues(func() (*policy.Set, error) {
+			l := <-ch
+			return l.set, l.err
+		})
+	}
+	doc, ds, err := analyze(ctx, specPath, rules, opts, policies)
+	if err != nil {
 		return nil, err
 	}
-	doc, ds, err := analyze(ctx, specPath, rules, opts)
+	// The configuration's rule ids are checked against the policies too,
+	// once they are compiled: a mistake there is Run's error, whatever the
+	// spec had.
+	set, err := policies()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckRules(append(All(), PolicyRules(set)...)); err != nil {
 		return nil, err
 	}
 	ds = filter(ds, doc, cfg)
@@ -68,7 +95,7 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 // while checking, reported at the spec rather than crashing the run.
 const CodeInternal = "gwc-internal"
 
-func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) (doc *spec.Document, ds diag.Diagnostics, err error) {
+func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, policies func() (*policy.Set, error)) (doc *spec.Document, ds diag.Diagnostics, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while checking this spec (%v); please report it with the spec", r)
@@ -81,7 +108,7 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 		if a != nil {
 			doc = a.Doc
 		}
-		if err == nil && hasPolicies(opts.Policies) {
+		if set, perr := policies(); err == nil && perr == nil && hasPolicies(set) {
 			ds = append(ds, skippedNote(specPath))
 		}
 		return doc, ds, err
@@ -92,7 +119,11 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 	var pds diag.Diagnostics
 	var perr error
 	var wg sync.WaitGroup
-	if opts.Policies != nil {
+	set, err := policies()
+	if err != nil {
+		return a.Doc, ds, err
+	}
+	if set != nil {
 		wg.Go(func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -100,7 +131,7 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options) 
 					pds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while running the policies on this spec (%v); please report it with the spec", r)
 				}
 			}()
-			pds, perr = evalPolicies(ctx, opts.Policies, a)
+			pds, perr = evalPolicies(ctx, set, a)
 		})
 	}
 	var rds diag.Diagnostics

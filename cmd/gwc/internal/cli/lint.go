@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fatih/color"
@@ -160,7 +161,7 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 	for _, r := range lint.All() {
 		rules[r.ID] = r
 	}
-	sets := map[string]*policy.Set{} // by their directories
+	sets := map[string]func() (*policy.Set, error){} // by their directories, each compiled once
 	unreadable := false
 	for _, spec := range opts.Specs {
 		cfg := explicit
@@ -172,31 +173,45 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		}
 		dirs := append(slices.Clone(opts.Policies), cfg.PolicyDirs()...)
 		key := strings.Join(dirs, "\x00")
-		set, ok := sets[key]
+		load, ok := sets[key]
 		if !ok {
-			var err error
-			if set, err = lint.LoadPolicies(ctx, opts.NoBuiltinPolicies, dirs); err != nil {
-				if cerr := cfg.Err(); cerr != nil {
-					// The configuration's mistakes may be why (a misspelt
-					// directory): both are said.
-					err = fmt.Errorf("%w\n%w", cerr, err)
+			load = sync.OnceValues(func() (*policy.Set, error) {
+				set, err := lint.LoadPolicies(ctx, opts.NoBuiltinPolicies, dirs)
+				if err != nil {
+					return nil, &policyLoadError{err}
 				}
-				return IOError(err)
+				return set, nil
+			})
+			sets[key] = load
+		}
+		// The policies compile while lint.Run loads the spec; a set serves
+		// the specs that share its directories, with the budget of each
+		// spec's configuration (the specs are linted one after another).
+		policySet := func() (*policy.Set, error) {
+			set, err := load()
+			if set != nil {
+				set.Budget = policy.Budget{Time: opts.PolicyTimeout, Memory: opts.PolicyMemory << 20}
+				if set.Budget.Time == 0 && cfg != nil {
+					set.Budget.Time = cfg.PolicyTimeout
+				}
 			}
-			sets[key] = set
+			return set, err
+		}
+		ds, err := lint.Run(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, PolicySet: policySet, Root: opts.Root})
+		if set, _ := load(); set != nil {
 			for _, r := range lint.PolicyRules(set) {
 				rules[r.ID] = r
 			}
 		}
-		if set != nil {
-			// A set serves the specs that share its directories; the budget
-			// is each spec's configuration's.
-			set.Budget = policy.Budget{Time: opts.PolicyTimeout, Memory: opts.PolicyMemory << 20}
-			if set.Budget.Time == 0 && cfg != nil {
-				set.Budget.Time = cfg.PolicyTimeout
+		var ple *policyLoadError
+		if errors.As(err, &ple) {
+			if cerr := cfg.Err(); cerr != nil {
+				// The configuration's mistakes may be why (a misspelt
+				// directory): both are said.
+				return IOError(fmt.Errorf("%w\n%w", cerr, ple.err))
 			}
+			return IOError(ple.err)
 		}
-		ds, err := lint.Run(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set, Root: opts.Root})
 		if err != nil {
 			var ce *lint.ConfigError
 			if errors.As(err, &ce) {
@@ -213,7 +228,7 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		}
 		report.Diagnostics = append(report.Diagnostics, ds...)
 		if refs != nil {
-			old, err := refs.lint(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, Policies: set})
+			old, err := refs.lint(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, PolicySet: policySet})
 			if err != nil {
 				return IOError(err)
 			}
@@ -249,6 +264,13 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 
 // isNotExist is for a spec gwc cannot read: missing, not allowed, or
 // refused by the loader (outside --root, not a regular file, too large).
+// policyLoadError is a policy set that could not be compiled, told apart
+// from lint.Run's own errors.
+type policyLoadError struct{ err error }
+
+func (e *policyLoadError) Error() string { return e.err.Error() }
+func (e *policyLoadError) Unwrap() error { return e.err }
+
 func isNotExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || errors.Is(err, spec.ErrRefused)
 }
