@@ -120,5 +120,5 @@ for s in "${specs[@]}"; do
 	unset T M
 done
 echo
-echo "targets (DESIGN §7): gwc ≤ 1/4 of the fastest anchor's time and below all of their peak RSS on OpenAI and"
-echo "DigitalOcean; a small spec in ≤ 50 ms, process start included."
+echo "targets (DESIGN §7): gwc ≤ 1/8 of the fastest anchor's time and below all of their peak RSS on OpenAI and"
+echo "DigitalOcean; a small spec in ≤ 1/10 of Redocly's time and ≤ 50 ms, process start included."
