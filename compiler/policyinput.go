@@ -34,6 +34,25 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 	rootSecurity := m.Doc.Root.Get("security") != nil
 	var ops []any
 	lowered, refs := m.lowerer.Defs(), map[string][]string{}
+	// The definitions become values beside the operations (the two halves
+	// of a large spec's input): only that goroutine uses the lowerer's
+	// pointer index, which it builds as it goes.
+	defs, defFields := map[string]any{}, map[string]any{}
+	var defsPanic any
+	defsDone := make(chan struct{})
+	go func() {
+		defer close(defsDone)
+		defer func() { defsPanic = recover() }()
+		sources := m.lowerer.Sources()
+		for name, d := range lowered {
+			var v any
+			if json.Unmarshal(d, &v) == nil {
+				defs[name] = v
+				src := sources[name]
+				defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), src, m.nodePointer(src), []any{})
+			}
+		}
+	}()
 	for _, op := range m.Operations {
 		// Responses are for mocks; what a policy needs of them is in the
 		// raw spec. Leaving them out keeps large specs' input small.
@@ -97,16 +116,9 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 		"cors": jsonValue(gw.CORS), "ip": jsonValue(gw.IP), "trustedProxies": jsonValue(gw.TrustedProxies),
 		"store": jsonValue(gw.Store),
 	}
-	defs := map[string]any{}
-	defFields := map[string]any{}
-	sources := m.lowerer.Sources()
-	for name, d := range lowered {
-		var v any
-		if json.Unmarshal(d, &v) == nil {
-			defs[name] = v
-			src := sources[name]
-			defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), src, m.nodePointer(src), []any{})
-		}
+	<-defsDone
+	if defsPanic != nil {
+		panic(defsPanic)
 	}
 	in["defs"] = defs
 	in["defFields"] = defFields

@@ -86,30 +86,36 @@ func NormalizeMessage(msg string) string {
 // is often the first key of its path item), so the key's member is the
 // finding's node far more often than the mapping.
 // A finding about a whole file (no line) keeps none.
-func setPointers(ds diag.Diagnostics, doc *spec.Document) {
+// index is pointerIndexes(doc), when it was built already.
+func setPointers(ds diag.Diagnostics, doc *spec.Document, index map[string]*pointerIndex) {
 	if doc == nil {
 		return
 	}
-	var index map[string]*pointerIndex
 	for i := range ds {
 		d := &ds[i]
 		if d.Pointer != "" || !d.Pos.IsValid() {
 			continue
 		}
 		if index == nil {
-			index = map[string]*pointerIndex{}
-			for _, f := range doc.Files {
-				if f.Root != nil {
-					if _, dup := index[f.Path]; !dup {
-						index[f.Path] = newPointerIndex(f.Root)
-					}
-				}
-			}
+			index = pointerIndexes(doc)
 		}
 		if ix := index[d.Pos.File]; ix != nil {
 			d.Pointer = ix.at(int32(d.Pos.Line), int32(d.Pos.Col))
 		}
 	}
+}
+
+// pointerIndexes indexes every file of doc by its path.
+func pointerIndexes(doc *spec.Document) map[string]*pointerIndex {
+	index := map[string]*pointerIndex{}
+	for _, f := range doc.Files {
+		if f.Root != nil {
+			if _, dup := index[f.Path]; !dup {
+				index[f.Path] = newPointerIndex(f.Root)
+			}
+		}
+	}
+	return index
 }
 
 // pointerIndex is the JSON pointer of every node and key of a file, by

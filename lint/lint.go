@@ -72,7 +72,7 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 			return l.set, l.err
 		})
 	}
-	doc, ds, err := analyze(ctx, specPath, rules, opts, policies)
+	doc, ds, index, err := analyze(ctx, specPath, rules, opts, policies)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 		return nil, err
 	}
 	ds = filter(ds, doc, cfg)
-	setPointers(ds, doc) // for Fingerprint (baseline.go)
+	setPointers(ds, doc, index) // for Fingerprint (baseline.go)
 	return ds, nil
 }
 
@@ -95,7 +95,9 @@ func Run(ctx context.Context, specPath string, opts Options) (diag.Diagnostics, 
 // while checking, reported at the spec rather than crashing the run.
 const CodeInternal = "gwc-internal"
 
-func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, policies func() (*policy.Set, error)) (doc *spec.Document, ds diag.Diagnostics, err error) {
+// analyze also returns the pointer index of the spec's files when it built
+// it, beside the policies, which take longer than the rules.
+func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, policies func() (*policy.Set, error)) (doc *spec.Document, ds diag.Diagnostics, index map[string]*pointerIndex, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ds.Errorf(diag.Pos{File: specPath}, CodeInternal, "gwc failed while checking this spec (%v); please report it with the spec", r)
@@ -111,7 +113,7 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, 
 		if set, perr := policies(); err == nil && perr == nil && hasPolicies(set) {
 			ds = append(ds, skippedNote(specPath))
 		}
-		return doc, ds, err
+		return doc, ds, nil, err
 	}
 	// One pass: the policies judge what the spec's Model could be built
 	// of, errors or not, so that one run reports every problem. They run
@@ -121,7 +123,7 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, 
 	var wg sync.WaitGroup
 	set, err := policies()
 	if err != nil {
-		return a.Doc, ds, err
+		return a.Doc, ds, nil, err
 	}
 	if set != nil {
 		wg.Go(func() {
@@ -137,17 +139,20 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, 
 	var rds diag.Diagnostics
 	if ctx.Err() == nil {
 		rds = runRules(a.Doc, rules)
+		if set != nil {
+			index = pointerIndexes(a.Doc) // while the policies run
+		}
 	}
 	wg.Wait()
 	if perr != nil {
-		return a.Doc, ds, perr
+		return a.Doc, ds, nil, perr
 	}
 	if err := ctx.Err(); err != nil {
-		return a.Doc, ds, err
+		return a.Doc, ds, nil, err
 	}
 	ds = append(append(ds, pds...), rds...)
 	addRanges(ds, a.Doc)
-	return a.Doc, ds, ctx.Err()
+	return a.Doc, ds, index, ctx.Err()
 }
 
 // runRules runs the lint rules over doc, concurrently: each reads the loaded
