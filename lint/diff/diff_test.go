@@ -116,17 +116,9 @@ func TestCases(t *testing.T) {
 // TestEveryKindHasACase keeps the cases complete: each kind is wanted by
 // some case in testdata.
 func TestEveryKindHasACase(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txtar")
-	var all strings.Builder
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all.Write(data)
-	}
+	all := readGlob(t, "testdata/*.txtar")
 	for _, k := range Kinds {
-		if !strings.Contains(all.String(), "# want "+k.ID+" ") {
+		if !strings.Contains(all, "# want "+k.ID+" ") {
 			t.Errorf("no case wants %s", k.ID)
 		}
 	}
@@ -155,7 +147,22 @@ func TestDocsListEveryKind(t *testing.T) {
 // TestEveryKindHasAScript keeps the CLI's script tests complete: each kind
 // shows in the output some cmd/gwc/testdata/script/diff*.txtar checks.
 func TestEveryKindHasAScript(t *testing.T) {
-	files, _ := filepath.Glob("../../cmd/gwc/testdata/script/diff*.txtar")
+	all := readGlob(t, "../../cmd/gwc/testdata/script/diff*.txtar")
+	for _, k := range Kinds {
+		if !strings.Contains(all, " "+k.ID+" ") {
+			t.Errorf("no diff script shows %s", k.ID)
+		}
+	}
+}
+
+// readGlob is the files pattern matches, one after another; a pattern that
+// matches nothing fails the test (the checks above would pass on nothing).
+func readGlob(t *testing.T, pattern string) string {
+	t.Helper()
+	files, _ := filepath.Glob(pattern)
+	if len(files) == 0 {
+		t.Fatalf("no file matches %s", pattern)
+	}
 	var all strings.Builder
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -164,9 +171,5 @@ func TestEveryKindHasAScript(t *testing.T) {
 		}
 		all.Write(data)
 	}
-	for _, k := range Kinds {
-		if !strings.Contains(all.String(), " "+k.ID+" ") {
-			t.Errorf("no diff script shows %s", k.ID)
-		}
-	}
+	return all.String()
 }
