@@ -36,10 +36,13 @@ reached contains d if {
 	some d in op.defs
 }
 
+# Each field is judged for the bounded kinds it has (bound_names' keys):
+# a field's own types, not both kinds for every field.
 warn contains {"msg": msg, "pointer": object.get(f, "pointer", op.pointer)} if {
 	some op in input.operations
 	some f in op.requestFields
-	some kind in ["string", "array"]
+	some kind in f.types
+	bound_names[kind]
 	unbounded(f, kind)
 	msg := sprintf("%s %s: request %s %s has no %s", [op.method, op.fullPath, kind, f.where, bound_names[kind]])
 }
@@ -47,7 +50,8 @@ warn contains {"msg": msg, "pointer": object.get(f, "pointer", op.pointer)} if {
 warn contains {"msg": msg, "pointer": f.pointer} if {
 	some d in reached
 	some f in input.defFields[d]
-	some kind in ["string", "array"]
+	some kind in f.types
+	bound_names[kind]
 	unbounded(f, kind)
 	msg := sprintf("request %s %s has no %s", [kind, f.where, bound_names[kind]])
 }
