@@ -44,12 +44,17 @@ func (m *Model) PolicyInputWithoutSpec() map[string]any {
 		defer close(defsDone)
 		defer func() { defsPanic = recover() }()
 		sources := m.lowerer.Sources()
+		roots := make([]*spec.Node, 0, len(sources))
+		for _, src := range sources {
+			roots = append(roots, src)
+		}
+		ptrs := m.lowerer.PointersOf(roots)
 		for name, d := range lowered {
 			var v any
 			if json.Unmarshal(d, &v) == nil {
 				defs[name] = v
 				src := sources[name]
-				defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), src, m.nodePointer(src), []any{})
+				defFields[name] = fieldsOf(v, "/$defs/"+spec.EscapePointerToken(name), src, m.filePointer(src, ptrs[src]), []any{})
 			}
 		}
 	}()
@@ -332,14 +337,13 @@ func (op *operation) paramSchema(p bundle.Param, opPtr string) (*spec.Node, stri
 	return nil, opPtr
 }
 
-// nodePointer names n for a policy: its JSON pointer when it is in the
-// entry file, else its file's name (as input.api.files has it), "#" and its
-// pointer in that file.
-func (m *Model) nodePointer(n *spec.Node) string {
+// filePointer names n for a policy, ptr being its JSON pointer in its file:
+// the pointer alone in the entry file, else its file's name (as
+// input.api.files has it), "#" and the pointer.
+func (m *Model) filePointer(n *spec.Node, ptr string) string {
 	if n == nil || n.File == nil {
 		return ""
 	}
-	ptr := m.lowerer.PointerOf(n)
 	if len(m.Doc.Files) > 0 && n.File == m.Doc.Files[0] {
 		return ptr
 	}

@@ -374,3 +374,62 @@ func (l *Lowerer) Sources() map[string]*spec.Node {
 // PointerOf is n's JSON pointer in its own file ("" for its root, or when
 // n is not in a loaded file).
 func (l *Lowerer) PointerOf(n *spec.Node) string { return l.pointerOf(n) }
+
+// PointersOf is PointerOf of each of nodes, found by one walk of each file
+// that holds some, which makes a pointer only for them (where PointerOf
+// indexes every node of a file, for the many lookups of lowering). A node
+// reached twice (spec.Node.Shared) keeps its first path, as in PointerOf.
+func (l *Lowerer) PointersOf(nodes []*spec.Node) map[*spec.Node]string {
+	out := map[*spec.Node]string{}
+	want := map[*spec.File]map[*spec.Node]bool{}
+	for _, n := range nodes {
+		if n == nil || n.File == nil {
+			continue
+		}
+		if l.indexed[n.File] {
+			out[n] = l.pointer[n]
+			continue
+		}
+		if want[n.File] == nil {
+			want[n.File] = map[*spec.Node]bool{}
+		}
+		want[n.File][n] = true
+	}
+	for f, w := range want {
+		left := len(w)
+		seen := map[*spec.Node]bool{}
+		var toks []string
+		var walk func(n *spec.Node, depth int)
+		walk = func(n *spec.Node, depth int) {
+			if n == nil || depth > 10000 || left == 0 {
+				return
+			}
+			if n.Shared {
+				if seen[n] {
+					return
+				}
+				seen[n] = true
+			}
+			if w[n] {
+				out[n] = spec.Pointer(toks...)
+				left--
+			}
+			switch n.Kind {
+			case spec.Object:
+				for _, p := range n.Pairs {
+					toks = append(toks, p.Key.Value)
+					walk(p.Value, depth+1)
+					toks = toks[:len(toks)-1]
+				}
+			case spec.Array:
+				for i, e := range n.Elems {
+					toks = append(toks, strconv.Itoa(i))
+					walk(e, depth+1)
+					toks = toks[:len(toks)-1]
+				}
+			}
+		}
+		walk(f.Root, 0)
+	}
+	return out
+}
