@@ -118,8 +118,16 @@ lint_step() {
 	read -r -d '' -a extra <<<"${GWC_ARGS:-}"
 	flags+=("${extra[@]}")
 
-	# The verdict, and the annotations: --fail-on decides the exit code.
-	gwc lint --format github --fail-on "${GWC_FAIL_ON:-error}" "${flags[@]}" -- "${specs[@]}" \
+	# One run: the verdict and the annotations on stdout (--fail-on decides
+	# the exit code), the SARIF log and the job summary written beside them.
+	reports=()
+	if truthy "${GWC_SARIF:-true}"; then
+		reports+=(--output "sarif=$out/gwc.sarif")
+	fi
+	if truthy "${GWC_SUMMARY:-true}"; then
+		reports+=(--output "markdown=$out/summary.md")
+	fi
+	gwc lint --format github --fail-on "${GWC_FAIL_ON:-error}" "${reports[@]}" "${flags[@]}" -- "${specs[@]}" \
 		>"$out/annotations" 2>"$out/stderr"
 	code=$?
 	if truthy "${GWC_ANNOTATIONS:-true}"; then
@@ -133,21 +141,18 @@ lint_step() {
 		fail "gwc lint could not check every spec (exit code $code): see the log"
 	fi
 
-	if truthy "${GWC_SARIF:-true}"; then
-		gwc lint --format sarif --fail-on none "${flags[@]}" -- "${specs[@]}" >"$out/gwc.sarif" 2>/dev/null
-		if [[ -s $out/gwc.sarif ]]; then
-			output sarif "$out/gwc.sarif"
-		fi
+	if truthy "${GWC_SARIF:-true}" && [[ -s $out/gwc.sarif ]]; then
+		output sarif "$out/gwc.sarif"
 	fi
 
 	if truthy "${GWC_SUMMARY:-true}"; then
-		gwc lint --format markdown --fail-on none "${flags[@]}" -- "${specs[@]}" >"$out/summary.md" 2>/dev/null
-		rc=$?
 		{
-			cat "$out/summary.md"
-			printf '\n'
-			if ((rc > 1)) && [[ -s $out/stderr ]]; then
-				printf '\ngwc lint exited with %d:\n\n' "$rc"
+			if [[ -s $out/summary.md ]]; then
+				cat "$out/summary.md"
+				printf '\n'
+			fi
+			if ((code > 1)) && [[ -s $out/stderr ]]; then
+				printf '\ngwc lint exited with %d:\n\n' "$code"
 				pre "$out/stderr"
 			fi
 		} | summary

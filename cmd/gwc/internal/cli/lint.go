@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,8 @@ type LintOptions struct {
 	Specs []string
 	// Format is one of format.Names.
 	Format string
+	// Outputs are more reports of the same run, FORMAT=FILE each (--output).
+	Outputs []string
 	// FailOn is the least severity that makes the command exit 1: error,
 	// warning, info, hint, or none.
 	FailOn string
@@ -92,6 +95,15 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 			if !slices.Contains(format.Names, opts.Format) {
 				return UsageErrorf("--format %q: want one of %s", opts.Format, strings.Join(format.Names, ", "))
 			}
+			for _, o := range opts.Outputs {
+				name, file, ok := strings.Cut(o, "=")
+				if !ok || file == "" {
+					return UsageErrorf("--output %q: want FORMAT=FILE, e.g. sarif=gwc.sarif", o)
+				}
+				if !slices.Contains(format.Names, name) {
+					return UsageErrorf("--output %q: format %q is not one of %s", o, name, strings.Join(format.Names, ", "))
+				}
+			}
 			if _, ok := failSeverity(opts.FailOn); !ok {
 				return UsageErrorf("--fail-on %q: want error, warning, info, hint or none", opts.FailOn)
 			}
@@ -111,6 +123,7 @@ Exits 0 when no finding reaches --fail-on (default: error), 1 when one does,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Format, "format", "f", "text", "output format: "+strings.Join(format.Names, ", "))
+	cmd.Flags().StringArrayVarP(&opts.Outputs, "output", "o", nil, "also write the report in FORMAT to FILE, FORMAT=FILE (repeatable): one run, several reports")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "error", "least severity that fails the run: error, warning, info, hint or none")
 	cmd.Flags().StringVar(&opts.Config, "config", "", "configuration file (default: .gwc.yaml from each spec's directory upwards)")
 	cmd.Flags().BoolVar(&opts.NoConfig, "no-config", false, "use no configuration file")
@@ -248,6 +261,12 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 	if err := format.Write(opts.IO.Out, opts.Format, report, styler(opts.IO)); err != nil {
 		return IOError(err)
 	}
+	for _, o := range opts.Outputs {
+		name, file, _ := strings.Cut(o, "=")
+		if err := writeReport(file, name, report); err != nil {
+			return IOError(err)
+		}
+	}
 	if unreadable {
 		return &ExitError{Code: ExitIO}
 	}
@@ -264,6 +283,16 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 
 // isNotExist is for a spec gwc cannot read: missing, not allowed, or
 // refused by the loader (outside --root, not a regular file, too large).
+// writeReport writes report in the format name to file, whole or not at
+// all (a temporary file renamed), uncoloured.
+func writeReport(file, name string, report *format.Report) error {
+	var b bytes.Buffer
+	if err := format.Write(&b, name, report, format.Styler{}); err != nil {
+		return err
+	}
+	return writeFileAtomic(file, b.Bytes())
+}
+
 // policyLoadError is a policy set that could not be compiled, told apart
 // from lint.Run's own errors.
 type policyLoadError struct{ err error }
