@@ -241,7 +241,7 @@ func lintRun(ctx context.Context, opts *LintOptions) error {
 		}
 		report.Diagnostics = append(report.Diagnostics, ds...)
 		if refs != nil {
-			old, err := refs.lint(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, PolicySet: policySet})
+			old, err := refs.lint(ctx, spec, lint.Options{Config: cfg, NoConfig: cfg == nil, PolicySet: policySet, Root: opts.Root})
 			if err != nil {
 				return IOError(err)
 			}
