@@ -139,19 +139,13 @@ type ptrStep struct {
 
 func newPointerIndex(root *spec.Node) *pointerIndex {
 	ix := &pointerIndex{}
-	seen := map[*spec.Node]bool{}
+	seen := spec.Visited{}
 	// Nodes are visited parents first, so that at one position the last
 	// entry is the innermost; recursion depth is bounded by the parser's.
 	var walk func(n *spec.Node, ptr int32)
 	walk = func(n *spec.Node, ptr int32) {
-		if n == nil {
+		if n == nil || !seen.First(n) { // an alias's node: named where it is first reached
 			return
-		}
-		if n.Shared { // an alias's node: named where it is first reached
-			if seen[n] {
-				return
-			}
-			seen[n] = true
 		}
 		ix.nodes = append(ix.nodes, placed{n.Line, n.Col, ptr})
 		for i, e := range n.Elems {

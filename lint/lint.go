@@ -152,7 +152,7 @@ func analyze(ctx context.Context, specPath string, rules []*Rule, opts Options, 
 	}
 	ds = append(append(ds, pds...), rds...)
 	addRanges(ds, a.Doc)
-	return a.Doc, ds, index, ctx.Err()
+	return a.Doc, ds, index, nil
 }
 
 // runRules runs the lint rules over doc, concurrently: each reads the loaded
@@ -224,20 +224,14 @@ func ignoreSpans(doc *spec.Document, cfg *Config) []span {
 	var out []span
 	// YAML aliases share nodes (Shared): each is visited once, where its
 	// lines are.
-	seen := map[*spec.Node]bool{}
+	seen := spec.Visited{}
 	for _, f := range doc.Files {
 		// key is the member key n is the value of: a finding about the member
 		// as a whole is reported there, on the line before a block value.
 		var walk func(n, key *spec.Node)
 		walk = func(n, key *spec.Node) {
-			if n == nil {
+			if n == nil || !seen.First(n) {
 				return
-			}
-			if n.Shared {
-				if seen[n] {
-					return
-				}
-				seen[n] = true
 			}
 			if n.Kind == spec.Object {
 				if ig := n.Get(IgnoreKey); ig != nil {
@@ -307,17 +301,11 @@ func nodeSpan(n, key *spec.Node, rules []string) span {
 	if n.File != nil {
 		s.file = n.File.Path
 	}
-	seen := map[*spec.Node]bool{}
+	seen := spec.Visited{}
 	var walk func(m *spec.Node)
 	walk = func(m *spec.Node) {
-		if m == nil || m.File != n.File {
+		if m == nil || m.File != n.File || !seen.First(m) {
 			return
-		}
-		if m.Shared {
-			if seen[m] {
-				return
-			}
-			seen[m] = true
 		}
 		s.end = max(s.end, m.Line)
 		for _, e := range m.Elems {

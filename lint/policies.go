@@ -210,15 +210,14 @@ func (l *locator) keyOf(n *spec.Node) *spec.Node {
 	idx, ok := l.keys[n.File]
 	if !ok {
 		idx = map[*spec.Node]*spec.Node{}
-		seen := map[*spec.Node]bool{}
+		seen := spec.Visited{}
 		var walk func(m *spec.Node, depth int)
 		walk = func(m *spec.Node, depth int) {
 			// YAML aliases share nodes: each is walked once, and the
 			// first key names it.
-			if m == nil || depth > 10000 || m.File != n.File || seen[m] {
+			if m == nil || depth > 10000 || m.File != n.File || !seen.First(m) {
 				return
 			}
-			seen[m] = true
 			for _, p := range m.Pairs {
 				if _, dup := idx[p.Value]; !dup {
 					idx[p.Value] = p.Key

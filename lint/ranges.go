@@ -30,17 +30,11 @@ func addRanges(ds diag.Diagnostics, doc *spec.Document) {
 			want[k] = end
 		}
 	}
-	seen := map[*spec.Node]bool{}
+	seen := spec.Visited{}
 	var walk func(n *spec.Node)
 	walk = func(n *spec.Node) {
-		if n == nil || n.File == nil {
+		if n == nil || n.File == nil || !seen.First(n) {
 			return
-		}
-		if n.Shared {
-			if seen[n] {
-				return
-			}
-			seen[n] = true
 		}
 		for _, p := range n.Pairs {
 			if p.Key.File == nil {

@@ -397,18 +397,12 @@ func (l *Lowerer) PointersOf(nodes []*spec.Node) map[*spec.Node]string {
 	}
 	for f, w := range want {
 		left := len(w)
-		seen := map[*spec.Node]bool{}
+		seen := spec.Visited{}
 		var toks []string
 		var walk func(n *spec.Node, depth int)
 		walk = func(n *spec.Node, depth int) {
-			if n == nil || depth > 10000 || left == 0 {
+			if n == nil || depth > 10000 || left == 0 || !seen.First(n) {
 				return
-			}
-			if n.Shared {
-				if seen[n] {
-					return
-				}
-				seen[n] = true
 			}
 			if w[n] {
 				out[n] = spec.Pointer(toks...)

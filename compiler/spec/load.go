@@ -259,7 +259,7 @@ func (r *resolver) prefetch(f *File) {
 		r.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
 	}
 	var refs []string
-	c := refCollector{ctx: r.ctx, seen: map[*Node]bool{}}
+	c := refCollector{ctx: r.ctx, seen: Visited{}}
 	c.collect(f.Root, &refs)
 	dir := filepath.Dir(f.Path)
 	for _, ref := range refs {
@@ -276,20 +276,14 @@ func (r *resolver) prefetch(f *File) {
 // visited once. It gives up when ctx is done.
 type refCollector struct {
 	ctx     context.Context
-	seen    map[*Node]bool // the Shared nodes visited
+	seen    Visited
 	visits  int
 	stopped bool
 }
 
 func (c *refCollector) collect(n *Node, out *[]string) {
-	if c.stopped {
+	if c.stopped || !c.seen.First(n) {
 		return
-	}
-	if n.Shared {
-		if c.seen[n] {
-			return
-		}
-		c.seen[n] = true
 	}
 	if c.visits++; c.visits%4096 == 0 && c.ctx.Err() != nil {
 		c.stopped = true

@@ -269,6 +269,23 @@ func UnescapePointerToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~")
 }
 
+// Visited is what a walk over Elems and Pairs must remember to reach each
+// node once: only the Shared nodes, the ones that can be reached twice.
+type Visited map[*Node]bool
+
+// First reports whether the walk reaches n for the first time, remembering
+// n when it is Shared.
+func (v Visited) First(n *Node) bool {
+	if !n.Shared {
+		return true
+	}
+	if v[n] {
+		return false
+	}
+	v[n] = true
+	return true
+}
+
 // Pointer joins reference tokens into a JSON pointer.
 func Pointer(tokens ...string) string {
 	var b strings.Builder

@@ -433,3 +433,15 @@ func TestSharedNodes(t *testing.T) {
 		t.Errorf("a node below a shared one is reached through it only, and is not marked")
 	}
 }
+
+// TestVisited: a walk remembers the shared nodes only, and reaches each once.
+func TestVisited(t *testing.T) {
+	shared, plain := &Node{Shared: true}, &Node{}
+	v := Visited{}
+	if !v.First(shared) || v.First(shared) {
+		t.Error("a shared node is not reached exactly once")
+	}
+	if !v.First(plain) || !v.First(plain) || len(v) != 1 {
+		t.Errorf("a node reached once only is remembered: %d remembered", len(v))
+	}
+}
