@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/compiler/diag"
@@ -79,20 +81,26 @@ func (s Source) String() string {
 
 // Load reads one side. Errors are *InputError.
 func Load(ctx context.Context, src Source) (*Side, error) {
-	read := os.ReadFile
+	// A side in the work tree is read as gwc lint reads it: a spec by the
+	// loader itself (only regular files below its folder, within the
+	// size limits), a bundle by readRegular. A pull request chooses what
+	// its files are; a symbolic link to /dev/zero or a FIFO must not hang
+	// the diff.
+	read := readRegular
+	var specRead func(string) ([]byte, error) // nil: the loader's own
 	side := &Side{Label: src.String()}
 	if src.Ref != "" {
 		g, err := newGitReader(ctx, src.Ref)
 		if err != nil {
 			return nil, &InputError{Err: err}
 		}
-		read = g.read
+		read, specRead = g.read, g.read
 		side.prefix = src.Ref + ":"
 	}
 	if isBundle(src.Path, read) {
 		return loadBundle(side, src, read)
 	}
-	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: src.Path, ReadFile: read})
+	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: src.Path, ReadFile: specRead})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &InputError{Err: fmt.Errorf("%s: no such file", src)}
@@ -133,6 +141,45 @@ func Load(ctx context.Context, src Source) (*Side, error) {
 
 // isBundle says whether path is a .gwb bundle: by its name, or, for any
 // other name, by its magic bytes.
+// readRegular reads a regular file of the work tree, up to the limit of
+// all a spec's files together: anything else (a device, a FIFO, a folder,
+// through a symbolic link or not) is refused before it is read, and once
+// more on the open file.
+func readRegular(path string) ([]byte, error) {
+	regular := func(fi fs.FileInfo) error {
+		if !fi.Mode().IsRegular() {
+			return &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
+		}
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := regular(fi); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if err := regular(fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, spec.DefaultMaxTotalBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > spec.DefaultMaxTotalBytes {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("over %d MiB", spec.DefaultMaxTotalBytes>>20)}
+	}
+	return data, nil
+}
+
 func isBundle(path string, read func(string) ([]byte, error)) bool {
 	if strings.EqualFold(filepath.Ext(path), ".gwb") {
 		return true
