@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/gwcdev/gwc/compiler/spec"
 )
 
 // GitTree reads files as they are at one commit of a git repository, for
@@ -141,6 +143,12 @@ func (t *GitTree) ReadFile(path string) ([]byte, error) {
 		return nil, t.fail
 	}
 	data, kind, err := t.object(t.Commit + ":" + rel)
+	var big *blobTooLarge
+	if errors.As(err, &big) {
+		// A blob is only as large as the commit says: refused before it is
+		// read, as the loader refuses a file of the work tree by its size.
+		return nil, &spec.RefusedError{Path: path, Limit: true, Reason: fmt.Sprintf("is %d MiB at %s, over the limit of %d MiB for one file", big.size>>20, t.Ref, spec.DefaultMaxFileBytes>>20)}
+	}
 	if err != nil {
 		t.fail = fmt.Errorf("reading %s at %s with git: %w", path, t.Ref, err)
 		return nil, t.fail
@@ -177,12 +185,25 @@ func (t *GitTree) object(name string) (data []byte, kind string, err error) {
 	if err != nil || size < 0 {
 		return nil, "", fmt.Errorf("unexpected answer %q", head)
 	}
+	if size > spec.DefaultMaxFileBytes {
+		// Skipped, not held: a commit can hold gigabytes of zeros in a few
+		// kilobytes. The stream stays in step for the next read.
+		if _, err := io.CopyN(io.Discard, t.out, size+1); err != nil {
+			return nil, "", err
+		}
+		return nil, "", &blobTooLarge{size}
+	}
 	data = make([]byte, size+1) // the content, then a newline
 	if _, err := io.ReadFull(t.out, data); err != nil {
 		return nil, "", err
 	}
 	return data[:size], fields[1], nil
 }
+
+// blobTooLarge is a blob over spec.DefaultMaxFileBytes, which object skips.
+type blobTooLarge struct{ size int64 }
+
+func (e *blobTooLarge) Error() string { return fmt.Sprintf("a blob of %d bytes", e.size) }
 
 // Close ends the git process.
 func (t *GitTree) Close() error {

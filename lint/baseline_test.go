@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gwcdev/gwc/compiler/diag"
+	"github.com/gwcdev/gwc/compiler/spec"
 )
 
 // lintText lints one spec held in memory, named api.yaml, with the default
@@ -250,6 +251,8 @@ func TestGitTree(t *testing.T) {
 	gitRun("init", "-q")
 	write("specs/api.yaml", "old\n")
 	write("specs/with space.yaml", "spaced")
+	// Zeros over the limit for one file, a few kilobytes in the commit.
+	write("specs/zeros.yaml", strings.Repeat("\x00", spec.DefaultMaxFileBytes+1))
 	gitRun("add", ".")
 	gitRun("commit", "-q", "-m", "one")
 	write("specs/api.yaml", "new\n")
@@ -265,6 +268,12 @@ func TestGitTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tree.Close()
+	// A blob over the limit is refused by its size, unread, and the reads
+	// after it still answer.
+	var refused *spec.RefusedError
+	if _, err := tree.ReadFile(filepath.Join(dir, "specs/zeros.yaml")); !errors.As(err, &refused) || !refused.Limit {
+		t.Errorf("a blob over the limit: %v, want a refusal by size", err)
+	}
 	for name, want := range map[string]string{"specs/api.yaml": "old\n", "specs/with space.yaml": "spaced"} {
 		got, err := tree.ReadFile(filepath.Join(dir, name))
 		if err != nil || string(got) != want {

@@ -17,6 +17,7 @@ import (
 	"github.com/gwcdev/gwc/compiler"
 	"github.com/gwcdev/gwc/compiler/diag"
 	"github.com/gwcdev/gwc/compiler/spec"
+	"github.com/gwcdev/gwc/lint"
 	"github.com/gwcdev/gwc/runtime/bundle"
 )
 
@@ -94,6 +95,7 @@ func Load(ctx context.Context, src Source) (*Side, error) {
 		if err != nil {
 			return nil, &InputError{Err: err}
 		}
+		defer g.tree.Close() //nolint:errcheck // the reads are done; its exit says nothing of them
 		read, specRead = g.read, g.read
 		side.prefix = src.Ref + ":"
 	}
@@ -225,11 +227,11 @@ func loadBundle(side *Side, src Source, read func(string) ([]byte, error)) (*Sid
 
 // gitReader reads files as they are at one commit of the repository the
 // working directory is in.
+// gitReader reads files at a commit through lint.GitTree (one git process,
+// each blob refused by its size before it is read).
 type gitReader struct {
-	ctx      context.Context
-	commit   string
-	toplevel string
-	cwd      string
+	commit string
+	tree   *lint.GitTree
 }
 
 func newGitReader(ctx context.Context, ref string) (*gitReader, error) {
@@ -244,33 +246,21 @@ func newGitReader(ctx context.Context, ref string) (*gitReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("git ref %q: no such commit, branch or tag", ref)
 	}
-	cwd, err := os.Getwd()
+	tree, err := lint.OpenGitTree(ctx, strings.TrimSpace(string(top)), strings.TrimSpace(string(commit)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("git ref %q: %w", ref, err)
 	}
-	// Symlinks (macOS's /tmp) would make cwd look outside the toplevel.
-	if c, err := filepath.EvalSymlinks(cwd); err == nil {
-		cwd = c
-	}
-	return &gitReader{ctx: ctx, commit: strings.TrimSpace(string(commit)), toplevel: strings.TrimSpace(string(top)), cwd: cwd}, nil
+	return &gitReader{commit: tree.Commit, tree: tree}, nil
 }
 
 // read reads path, relative to the working directory, at the commit. A
 // file the commit does not have is fs.ErrNotExist.
 func (g *gitReader) read(path string) ([]byte, error) {
-	abs := path
-	if !filepath.IsAbs(abs) {
-		abs = filepath.Join(g.cwd, path)
-	}
-	rel, err := filepath.Rel(g.toplevel, abs)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return nil, fmt.Errorf("%s is outside the git repository %s", path, g.toplevel)
-	}
-	data, err := git(g.ctx, g.toplevel, "cat-file", "blob", g.commit+":"+filepath.ToSlash(rel))
-	if err != nil {
+	data, err := g.tree.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &fs.PathError{Op: "read", Path: path + " at " + g.commit[:min(12, len(g.commit))], Err: fs.ErrNotExist}
 	}
-	return data, nil
+	return data, err
 }
 
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
