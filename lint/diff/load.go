@@ -57,6 +57,9 @@ func (e *InputError) Unwrap() error { return e.Err }
 type Source struct {
 	Path string
 	Ref  string
+	// Root is the folder whose tree the spec's files must be in (gwc diff
+	// --root); "" means the spec's own folder.
+	Root string
 }
 
 // ParseSource reads a command-line argument: an existing file is a path;
@@ -102,7 +105,7 @@ func Load(ctx context.Context, src Source) (*Side, error) {
 	if isBundle(src.Path, read) {
 		return loadBundle(side, src, read)
 	}
-	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: src.Path, ReadFile: specRead})
+	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: src.Path, ReadFile: specRead, Root: src.Root})
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &InputError{Err: fmt.Errorf("%s: no such file", src)}

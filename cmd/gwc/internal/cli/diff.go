@@ -25,6 +25,9 @@ type DiffOptions struct {
 	// FailOn is the least level that fails the run: breaking, gateway,
 	// info or none.
 	FailOn string
+	// Root is the folder whose tree each side's files must be in; "" means
+	// each spec's own folder.
+	Root string
 }
 
 // NewCmdDiff returns the diff command.
@@ -77,6 +80,7 @@ Kinds of change:
 			} else {
 				opts.Old, opts.New = diff.ParseSource(args[0]), diff.ParseSource(args[1])
 			}
+			opts.Old.Root, opts.New.Root = opts.Root, opts.Root
 			if !slices.Contains(diff.Formats, opts.Format) {
 				return UsageErrorf("--format %q: want one of %s", opts.Format, strings.Join(diff.Formats, ", "))
 			}
@@ -98,6 +102,7 @@ Kinds of change:
 	cmd.Flags().StringVarP(&opts.Format, "format", "f", "text", "output format: "+strings.Join(diff.Formats, ", "))
 	cmd.Flags().StringArrayVar(&opts.Allow, "allow", nil, "acknowledge a kind of breaking change (repeatable; all for every kind)")
 	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "breaking", "least level that fails the run: breaking, gateway, info or none")
+	cmd.Flags().StringVar(&opts.Root, "root", "", "folder whose tree the spec's $ref'd files must be in (default: the spec's folder)")
 	return cmd
 }
 

@@ -20,8 +20,9 @@ type PolicyOptions struct {
 	IO *iostreams.IOStreams
 	// Dirs are the policy directories to test; none tests the embedded pack.
 	Dirs []string
-	// Spec is the spec whose policy input eval prints.
-	Spec string
+	// Spec is the spec whose policy input eval prints; Root the folder
+	// whose tree its files must be in ("": its own folder).
+	Spec, Root string
 	// Verbose lists passing tests too.
 	Verbose bool
 	// Timeout bounds each test.
@@ -138,11 +139,12 @@ Exits 1 when the spec has errors (printed as gwc build prints them).`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Spec, "spec", "", "the OpenAPI spec")
+	cmd.Flags().StringVar(&opts.Root, "root", "", "folder whose tree the spec's $ref'd files must be in (default: the spec's folder)")
 	return cmd
 }
 
 func policyEvalRun(ctx context.Context, opts *PolicyOptions) error {
-	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: opts.Spec})
+	a, ds, err := compiler.Analyze(ctx, compiler.Options{Spec: opts.Spec, Root: opts.Root})
 	if err != nil {
 		return IOError(err)
 	}

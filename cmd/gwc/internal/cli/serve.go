@@ -24,6 +24,9 @@ type ServeOptions struct {
 	// Files are bundles (.gwb) or OpenAPI specs, which are compiled in
 	// memory.
 	Files []string
+	// Root is the folder whose tree a spec's files must be in; "" means
+	// each spec's own folder.
+	Root string
 	servecmd.Options
 }
 
@@ -59,6 +62,7 @@ being served. SIGTERM drains in-flight requests, then exits.`,
 		},
 	}
 	servecmd.AddFlags(cmd.Flags(), &opts.Options)
+	cmd.Flags().StringVar(&opts.Root, "root", "", "folder whose tree a spec's $ref'd files must be in (default: the spec's folder)")
 	return cmd
 }
 
@@ -114,7 +118,7 @@ func (l *loader) load(ctx context.Context) ([]server.Loaded, error) {
 		if l.key != nil {
 			return nil, &server.InputError{Err: fmt.Errorf("%s is a spec, not a signed bundle, and --verify-key requires signed bundles", f)}
 		}
-		b, ds, err := compiler.Compile(ctx, compiler.Options{Spec: f})
+		b, ds, err := compiler.Compile(ctx, compiler.Options{Spec: f, Root: l.opts.Root})
 		if err != nil {
 			return nil, err
 		}

@@ -109,3 +109,36 @@ func TestServeReadsBundlesAsGWCServe(t *testing.T) {
 		})
 	}
 }
+
+// TestServeSpecRoot: gwc serve compiles a spec that $refs a file above its
+// folder only under --root, as gwc lint and gwc build do.
+func TestServeSpecRoot(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("shared/items.yaml", "get:\n  operationId: items\n  responses: {\"200\": {description: ok}}\n")
+	write("api/spec.yaml", "openapi: 3.1.0\ninfo: {title: t, version: \"1\"}\npaths:\n  /items:\n    $ref: ../shared/items.yaml\n")
+	spec := filepath.Join(dir, "api", "spec.yaml")
+	for _, root := range []string{"", dir} {
+		ios, _, _, _ := iostreams.Test()
+		l := &loader{opts: &ServeOptions{IO: ios, Files: []string{spec}, Root: root}, stderr: ios.ErrOut}
+		got, err := l.load(context.Background())
+		if root == "" {
+			if err == nil {
+				t.Errorf("a $ref above the spec's folder was read without --root")
+			}
+			continue
+		}
+		if err != nil || len(got) != 1 {
+			t.Fatalf("with --root %s: %v", root, err)
+		}
+	}
+}
